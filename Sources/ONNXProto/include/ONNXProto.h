@@ -1,0 +1,2 @@
+#include "onnx.pb-c.h"
+#include "onnx_slim_sink.h"

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file written under a temporary name in the destination's folder and renamed into place
+/// only when complete, so a failed run leaves no partial output.
+final class AtomicFile {
+    let path: String
+    let temporaryPath: String
+    let fd: Int32
+    private var committed = false
+
+    init(path: String) throws {
+        self.path = path
+        let folder = ExternalData.directory(of: path)
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        temporaryPath = "\(folder)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw OnnxSlimError(.io, "\(path): cannot create output: \(errnoText())")
+        }
+    }
+
+    /// Renames the temporary file into place.
+    func commit() throws {
+        guard close(fd) == 0 else {
+            unlink(temporaryPath)
+            committed = true
+            throw OnnxSlimError(.io, "\(path): write failed: \(errnoText())")
+        }
+        guard rename(temporaryPath, path) == 0 else {
+            unlink(temporaryPath)
+            committed = true
+            throw OnnxSlimError(.io, "\(path): cannot rename output into place: \(errnoText())")
+        }
+        committed = true
+    }
+
+    deinit {
+        if !committed {
+            close(fd)
+            unlink(temporaryPath)
+        }
+    }
+}

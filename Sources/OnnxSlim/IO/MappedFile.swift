@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Read-only memory maps of whole files, owned by a `ByteStorage` that unmaps on release.
+enum MappedFile {
+    /// Maps `path` read-only. Empty files give an empty storage.
+    static func map(_ path: String, displayName: String) throws -> ByteStorage {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw OnnxSlimError.badInput(displayName, "cannot open: \(errnoText())")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw OnnxSlimError.badInput(displayName, "cannot stat: \(errnoText())") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw OnnxSlimError.badInput(displayName, "not a regular file")
+        }
+        let size = Int(st.st_size)
+        if size == 0 { return ByteStorage(base: nil, count: 0, release: nil) }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw OnnxSlimError.badInput(displayName, "cannot map: \(errnoText())")
+        }
+        let address = Int(bitPattern: p)
+        return ByteStorage(base: UnsafeRawPointer(p), count: size, release: {
+            munmap(UnsafeMutableRawPointer(bitPattern: address), size)
+        })
+    }
+
+    /// Anonymous zeroed memory of `size` bytes (for decompressed models), unmapped on release.
+    static func anonymous(_ size: Int) -> UnsafeMutableRawPointer? {
+        guard let p = mmap(nil, max(size, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              p != MAP_FAILED else { return nil }
+        return p
+    }
+}
+
+/// The text of the current errno.
+func errnoText() -> String { String(cString: strerror(errno)) }

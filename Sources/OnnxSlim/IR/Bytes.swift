@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A block of memory that weight bytes point into: a memory-mapped file, a decompressed buffer,
+/// or a heap copy. Tensors keep a reference, so large weights stay where they were read.
+public final class ByteStorage: @unchecked Sendable {
+    public let base: UnsafeRawPointer?
+    public let count: Int
+    private let release: (@Sendable () -> Void)?
+
+    /// Wraps memory that `release` frees when the last reference goes away.
+    public init(base: UnsafeRawPointer?, count: Int, release: (@Sendable () -> Void)?) {
+        self.base = base
+        self.count = count
+        self.release = release
+    }
+
+    /// Copies `bytes` into a new heap block.
+    public convenience init<C: Collection>(copying bytes: C) where C.Element == UInt8 {
+        let n = bytes.count
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 64)
+        _ = UnsafeMutableRawBufferPointer(start: p, count: n).initializeMemory(as: UInt8.self, from: bytes)
+        let address = Int(bitPattern: p)
+        self.init(base: UnsafeRawPointer(p), count: n, release: {
+            UnsafeMutableRawPointer(bitPattern: address)?.deallocate()
+        })
+    }
+
+    deinit { release?() }
+}
+
+/// A read-only view of bytes inside a `ByteStorage` (raw tensor data, string payloads).
+public struct ByteView: Hashable, Sendable, CustomStringConvertible {
+    public let storage: ByteStorage
+    public let offset: Int
+    public let count: Int
+
+    public init(storage: ByteStorage, offset: Int = 0, count: Int) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= storage.count)
+        self.storage = storage
+        self.offset = offset
+        self.count = count
+    }
+
+    /// A view over a fresh copy of `bytes`.
+    public init<C: Collection>(copying bytes: C) where C.Element == UInt8 {
+        let s = ByteStorage(copying: bytes)
+        self.init(storage: s, count: s.count)
+    }
+
+    public static let empty = ByteView(copying: [UInt8]())
+
+    public var isEmpty: Bool { count == 0 }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage.base.map { $0 + offset }, count: count))
+    }
+
+    public var array: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    public static func == (a: ByteView, b: ByteView) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in
+            pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0 } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        withUnsafeBytes { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(64))) }
+    }
+
+    public var description: String { "<\(count) bytes>" }
+}

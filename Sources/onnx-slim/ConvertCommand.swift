@@ -1,0 +1,63 @@
+import ArgumentParser
+import OnnxSlim
+
+/// `onnx-slim IN OUT`: read a model, run the requested passes (none yet: a faithful re-encode),
+/// write plain ONNX or a zstd frame, and report before/after.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert IN to OUT (OUT ending in .zst is written as a zstd frame).")
+
+    @Argument(help: "Input model (.onnx, or a zstd frame holding one).")
+    var input: String
+
+    @Argument(help: "Output model. A name ending in .zst gives a zstd-packed model.")
+    var output: String
+
+    @Option(help: "zstd compression level for .zst outputs (1-22).")
+    var zstdLevel: Int = 3
+
+    @Flag(help: "Store tensors of 1 KiB and more in OUT.data (always done when the model would pass 2 GiB).")
+    var externalData = false
+
+    @Option(help: "Report format: text or json.")
+    var report: ReportFormat = .text
+
+    func validate() throws {
+        guard (1...22).contains(zstdLevel) else { throw ValidationError("--zstd-level must be between 1 and 22") }
+    }
+
+    func run() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let loaded = try ModelLoader.load(input)
+        let before = ModelSummary(loaded)
+        let model = loaded.model
+        let passes: [String] = []
+
+        var options = ModelSaver.Options()
+        options.zstdLevel = zstdLevel
+        options.externalData = externalData ? .always : .automatic
+        let result = try ModelSaver.save(model, to: output, input: loaded, options: options)
+        let after = ModelSummary(model_: model, savedAs: result)
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let summary = ConvertReport(input: input, output: output, before: before, after: after, passes: passes,
+                                    externalDataPath: result.externalDataPath, seconds: seconds)
+        switch report {
+        case .text: print(summary.text)
+        case .json: print(summary.json.rendered())
+        }
+    }
+}
+
+enum ReportFormat: String, ExpressibleByArgument {
+    case text, json
+}
+
+extension ModelSummary {
+    /// The summary of what was written (the model as saved, with the file's size).
+    init(model_ model: Model, savedAs result: ModelSaver.Result) {
+        self.init(model, fileSize: result.bytesWritten, compressed: result.path.hasSuffix(".zst"))
+    }
+}

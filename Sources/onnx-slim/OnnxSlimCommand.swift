@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The root command: `onnx-slim IN OUT [options]` converts; `info` inspects.
+struct OnnxSlimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onnx-slim",
+        abstract: "Compress ONNX models for edge deployment; inspect them.",
+        discussion: """
+            Exit codes: 0 success, 1 usage error, 2 bad input (the message names the file and the \
+            problem), 3 a verification bound was breached, 4 an I/O failure while writing.
+            """,
+        subcommands: [ConvertCommand.self, InfoCommand.self],
+        defaultSubcommand: ConvertCommand.self)
+}

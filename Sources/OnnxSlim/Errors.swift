@@ -5,9 +5,18 @@ public struct OnnxSlimError: Error, CustomStringConvertible, Sendable {
     public var kind: Kind
     public var message: String
 
+    /// Control characters (from names in a damaged file, say) are escaped: the message stays one line.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        var clean = ""
+        for scalar in message.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                clean += "\\x" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
+            } else {
+                clean.unicodeScalars.append(scalar)
+            }
+        }
+        self.message = clean
     }
 
     public static func badInput(_ file: String, _ problem: String) -> OnnxSlimError {

@@ -116,7 +116,7 @@ struct ProtoReader {
             if u.tag == RawDataDetacher.sentinelField {
                 let payload = unknownPayload(u)
                 guard let ref = payload.withUnsafeBytes({ RawDataDetacher.decodeReference($0) }),
-                      ref.offset + ref.length <= source.count else {
+                      ref.offset <= source.count, ref.length <= source.count - ref.offset else {
                     throw OnnxSlimError.badInput(fileName, "malformed protobuf: bad raw_data reference")
                 }
                 out.raw = ByteView(storage: source, offset: ref.offset, count: ref.length)

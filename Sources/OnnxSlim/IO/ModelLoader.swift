@@ -38,7 +38,13 @@ public enum ModelLoader {
             let start = UInt(bitPattern: Int(bitPattern: file.base))
             regions.append(start..<(start + UInt(file.count)))
         }
-        let model = try decode(source, displayName: display, compressed: compressed)
+        let model: Model
+        do {
+            model = try decode(source, displayName: display, compressed: compressed)
+        } catch let e as OnnxSlimError where compressed && e.message.contains("malformed protobuf") {
+            let detail = e.message.dropFirst(display.count + 2)
+            throw OnnxSlimError.badInput(display, "the zstd frame does not hold an ONNX model (\(detail))")
+        }
         var loaded = LoadedModel(model: model, path: path, fileSize: file.count, wasCompressed: compressed,
                                  sources: compressed ? [source] : [file], fileBackedRegions: regions)
         try ExternalData.resolve(&loaded.model, modelPath: path)

@@ -35,9 +35,8 @@ enum ZstdFrame {
         }
         var written = 0
         var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
-        var lastResult = 0
         while true {
-            if written == capacity {
+            if written == capacity && declared == ZSTD_CONTENTSIZE_UNKNOWN {
                 // Unknown size and full: grow into a larger mapping.
                 let bigger = capacity * 2
                 guard bigger <= limit, let grown = MappedFile.anonymous(bigger) else {
@@ -49,19 +48,21 @@ enum ZstdFrame {
                 out = grown
                 capacity = bigger
             }
+            // With a declared size the output may be full while the checksum is still unread.
             var outBuf = ZSTD_outBuffer(dst: out + written, size: capacity - written, pos: 0)
+            let consumedBefore = inBuf.pos
             let r = ZSTD_decompressStream(dctx, &outBuf, &inBuf)
             if ZSTD_isError(r) != 0 {
                 munmap(out, capacity)
                 throw OnnxSlimError.badInput(displayName, "corrupt zstd frame: \(String(cString: ZSTD_getErrorName(r)))")
             }
             written += outBuf.pos
-            lastResult = r
-            if inBuf.pos == inBuf.size && outBuf.pos < outBuf.size { break }
-        }
-        if lastResult != 0 {
-            munmap(out, capacity)
-            throw OnnxSlimError.badInput(displayName, "truncated zstd frame")
+            if r == 0 && inBuf.pos == inBuf.size { break }
+            if outBuf.pos == 0 && inBuf.pos == consumedBefore {
+                munmap(out, capacity)
+                let problem = inBuf.pos == inBuf.size ? "truncated zstd frame" : "zstd content larger than its declared size"
+                throw OnnxSlimError.badInput(displayName, problem)
+            }
         }
         let address = Int(bitPattern: out)
         let mapped = capacity

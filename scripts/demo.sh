@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job on a bundled sample: installs dependencies, builds onnx-slim (release), describes
+# the sample transformer, and re-encodes it into a zstd-packed model, printing the report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release 2>&1 | tail -1
+mkdir -p demo-out
+.build/release/onnx-slim info testdata/transformer_block.onnx
+echo
+.build/release/onnx-slim testdata/transformer_block.onnx demo-out/transformer_block.onnx.zst

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what onnx-slim needs on Debian 12 (with Swift already installed):
+# the C libraries it links (protobuf-c, zstd), the ONNX conformance corpus the tests use,
+# and a Python venv (.venv) with onnx and onnxruntime for the integration tests and benchmarks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libprotobuf-c-dev protobuf-c-compiler libzstd-dev zstd pkg-config libonnx-testdata)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    echo "installing: ${missing[*]}"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--with-python" ]; then
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import onnx, onnxruntime, pytest" 2>/dev/null; then
+        echo "creating .venv (onnx, onnxruntime, numpy, pytest)"
+        python3 -m venv .venv
+        .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
+    fi
+fi

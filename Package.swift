@@ -22,9 +22,11 @@ let package = Package(
         .target(
             name: "ONNXProto", dependencies: ["CProtobufC"],
             cSettings: [.unsafeFlags(["-Wno-everything"])]),
+        // Small C glue: the protobuf-c sink struct, kernel file copies.
+        .target(name: "OnnxSlimC", dependencies: ["ONNXProto", "CProtobufC"]),
         // The library: IR, bridge, I/O, analyses, passes.
         .target(
-            name: "OnnxSlim", dependencies: ["ONNXProto", "CProtobufC", "CZstd"]),
+            name: "OnnxSlim", dependencies: ["ONNXProto", "OnnxSlimC", "CProtobufC", "CZstd"]),
         .executableTarget(
             name: "onnx-slim",
             dependencies: ["OnnxSlim", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

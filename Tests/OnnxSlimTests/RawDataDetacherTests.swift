@@ -4,7 +4,7 @@ import XCTest
 /// The wire pre-pass: raw_data becomes a reference; malformed wire data is refused.
 final class RawDataDetacherTests: XCTestCase {
     private func detach(_ bytes: [UInt8]) throws -> [UInt8] {
-        try bytes.withUnsafeBytes { try RawDataDetacher(buffer: $0, fileName: "t.onnx").skeleton() }
+        try bytes.withUnsafeBytes { try RawDataDetacher(source: MemoryWireSource(buffer: $0), fileName: "t.onnx").skeleton() }
     }
 
     /// Test case: ModelProto{graph{initializer{raw_data: 8 bytes}}} keeps everything but the bytes.

@@ -124,13 +124,24 @@ def _subgraphs_of(node: onnx.NodeProto):
             yield from iter_graphs(g)
 
 
+_CONSTANT_SCALARS = {"value_float", "value_int", "value_string"}
+_CONSTANT_LISTS = {"value_floats": "floats", "value_ints": "ints", "value_strings": "strings"}
+
+
 def iter_tensors(model: onnx.ModelProto):
-    """Every TensorProto in the model: initializers, sparse initializers
-    (values and indices), tensor attributes of any node (Constant ``value`` and
-    others), in the main graph, all subgraphs and model-local functions."""
+    """Every weight in the model as a TensorProto: initializers, sparse
+    initializers (values and indices), tensor attributes of any node (Constant
+    ``value`` and others), and a Constant's value_float(s)/value_int(s)/
+    value_string(s) as the scalar or 1-D tensor they stand for; in the main
+    graph, all subgraphs and model-local functions."""
     def from_nodes(nodes):
         for node in nodes:
+            is_constant = node.op_type == "Constant" and node.domain in ("", "ai.onnx")
             for a in node.attribute:
+                if is_constant and a.name in _CONSTANT_SCALARS:
+                    yield onnx.TensorProto(dims=[])
+                if is_constant and a.name in _CONSTANT_LISTS:
+                    yield onnx.TensorProto(dims=[len(getattr(a, _CONSTANT_LISTS[a.name]))])
                 if a.HasField("t"):
                     yield a.t
                 yield from a.tensors

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import textwrap
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 
@@ -30,9 +31,12 @@ from slim_helpers import (CORPUS, CORPUS_FOLDERS, TESTDATA, RoundTrip, bit_diffe
 
 def _summary(label: str, results: list[RoundTrip]) -> str:
     failed = sum(1 for r in results if r.failures)
+    nondet = sum(1 for r in results if "ort: IN is nondeterministic" in r.notes)
     return (f"{label}: {len(results)} models, {sum(r.equal for r in results)} equal, "
+            f"{sum(r.zst_equal for r in results)} zst-equal, "
             f"{sum(r.checker_checked for r in results)} checker-checked, "
-            f"{sum(r.ort_compared for r in results)} ort-compared, {failed} failed")
+            f"{sum(r.ort_compared for r in results)} ort-compared "
+            f"({nondet} skipped as nondeterministic), {failed} failed")
 
 
 def _failure_report(results: list[RoundTrip]) -> str:
@@ -45,7 +49,8 @@ def _failure_report(results: list[RoundTrip]) -> str:
     lines = []
     for kind, names in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"[{len(names)} models] {kind}")
-        lines.append("    " + ", ".join(names))
+        lines.append(textwrap.fill(", ".join(names), 100, initial_indent="    ",
+                                   subsequent_indent="    "))
     return "\n".join(lines)
 
 
@@ -125,17 +130,20 @@ def _assert_same_outputs(reference_path: str, path: str):
     assert diff is None, f"onnxruntime outputs differ from {os.path.basename(reference_path)}: {diff}"
 
 
-def test_external_data_flag_on_transformer(slim_bin, tmp_path):
-    """`--external-data` writes OUT plus OUT.data: exactly the tensors of
-    >= 1 KiB move to OUT.data (in bounds, relative location), the model loads
-    back equal to IN, passes check_model(path, full_check=True) and runs in
-    onnxruntime with bit-identical outputs."""
+@pytest.mark.parametrize("out_name", ["tb.onnx", "tb.onnx.zst"])
+def test_external_data_flag_on_transformer(out_name, slim_bin, tmp_path):
+    """`--external-data` writes OUT plus OUT.data (for OUT.zst: the frame plus
+    tb.onnx.data, and `zstd -d` gives tb.onnx next to it): exactly the tensors
+    of >= 1 KiB move to OUT.data (in bounds, relative location), the model
+    loads back equal to IN, passes check_model(path, full_check=True) and runs
+    in onnxruntime with bit-identical outputs."""
     src = os.path.join(TESTDATA, "transformer_block.onnx")
-    out = tmp_path / "tb.onnx"
-    p = run_slim(slim_bin, src, out, "--external-data")
+    p = run_slim(slim_bin, src, tmp_path / out_name, "--external-data")
     assert p.returncode == 0, p.stderr
-    data = tmp_path / "tb.onnx.data"
-    assert out.is_file() and data.is_file(), sorted(os.listdir(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == sorted([out_name, "tb.onnx.data"])
+    out, data = tmp_path / "tb.onnx", tmp_path / "tb.onnx.data"
+    if out_name.endswith(".zst"):
+        subprocess.run(["zstd", "-d", "-q", str(tmp_path / out_name), "-o", str(out)], check=True)
     data_size = data.stat().st_size
 
     ref = onnx.load(src)

@@ -113,9 +113,9 @@ struct ProtoReader {
         let base = UnsafeRawPointer(t).assumingMemoryBound(to: ProtobufCMessage.self).pointee
         for k in 0..<Int(base.n_unknown_fields) {
             let u = base.unknown_fields[k]
-            if u.tag == RawDataDetacher.sentinelField {
+            if u.tag == RawDataReference.sentinelField {
                 let payload = unknownPayload(u)
-                guard let ref = payload.withUnsafeBytes({ RawDataDetacher.decodeReference($0) }),
+                guard let ref = payload.withUnsafeBytes({ RawDataReference.decodeReference($0) }),
                       ref.offset <= source.count, ref.length <= source.count - ref.offset else {
                     throw OnnxSlimError.badInput(fileName, "malformed protobuf: bad raw_data reference")
                 }

@@ -1,5 +1,6 @@
 import CProtobufC
 import ONNXProto
+import OnnxSlimC
 
 /// Builds protobuf-c structs from the Swift IR for packing.
 ///
@@ -334,7 +335,7 @@ final class ProtoWriter {
             fields[k].wire_type = ProtobufCWireType(rawValue: UInt32(u.wireType))
             // protobuf-c expects the length prefix inside `data` for length-delimited fields.
             var bytes: [UInt8] = []
-            if u.wireType == 2 { RawDataDetacher.appendVarint(UInt64(u.payload.count), to: &bytes) }
+            if u.wireType == 2 { RawDataReference.appendVarint(UInt64(u.payload.count), to: &bytes) }
             bytes += u.payload
             fields[k].len = bytes.count
             fields[k].data = arena.copy(bytes)

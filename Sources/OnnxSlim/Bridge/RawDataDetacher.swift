@@ -10,25 +10,26 @@
 ///
 /// It also validates the wire structure it walks: truncated varints, lengths past the end,
 /// groups and field number 0 are reported as malformed.
-struct RawDataDetacher {
-    /// The largest field number protobuf allows; no ONNX message uses it.
-    static let sentinelField: UInt32 = 536_870_911
+struct RawDataDetacher<Source: WireSource> {
+    static var sentinelField: UInt32 { RawDataReference.sentinelField }
 
     /// Message kinds on the paths to TensorProto.
     enum Kind { case model, graph, node, attribute, tensor, sparseTensor, function, trainingInfo }
 
-    let buffer: UnsafeRawBufferPointer
+    let source: Source
     let fileName: String
 
-    init(buffer: UnsafeRawBufferPointer, fileName: String) {
-        self.buffer = buffer
+    init(source: Source, fileName: String) {
+        self.source = source
         self.fileName = fileName
     }
 
-    /// The skeleton of the whole buffer as a ModelProto.
+    /// The skeleton of the whole source as a ModelProto.
     func skeleton() throws -> [UInt8] {
-        if let rewritten = try rewrite(0..<buffer.count, as: .model) { return rewritten }
-        return Array(buffer)
+        if let rewritten = try rewrite(0..<source.count, as: .model) { return rewritten }
+        var all: [UInt8] = []
+        try source.append(0..<source.count, to: &all)
+        return all
     }
 
     private static func child(of kind: Kind, field: UInt32) -> Kind? {
@@ -62,7 +63,7 @@ struct RawDataDetacher {
         let start = pos
         while true {
             guard pos < end else { throw malformed("truncated varint", at: start) }
-            let byte = buffer[pos]
+            let byte = try source.byte(at: pos)
             pos += 1
             if shift == 63 && byte > 1 { throw malformed("varint too long", at: start) }
             result |= UInt64(byte & 0x7F) << shift
@@ -103,15 +104,15 @@ struct RawDataDetacher {
                 if kind == .tensor && field == 9 && !payload.isEmpty {
                     // raw_data: replace by a reference into the input buffer.
                     if out == nil { out = []; out!.reserveCapacity(min(end - range.lowerBound, 1 << 16)) }
-                    appendSpan(copiedUpTo..<fieldStart, to: &out!)
-                    Self.appendReference(offset: payload.lowerBound, length: payload.count, to: &out!)
+                    try appendSpan(copiedUpTo..<fieldStart, to: &out!)
+                    RawDataReference.appendReference(offset: payload.lowerBound, length: payload.count, to: &out!)
                     copiedUpTo = pos
                 } else if let childKind = Self.child(of: kind, field: field),
                           let inner = try rewrite(payload, as: childKind) {
                     if out == nil { out = []; out!.reserveCapacity(min(end - range.lowerBound, 1 << 16)) }
-                    appendSpan(copiedUpTo..<fieldStart, to: &out!)
-                    Self.appendVarint(key, to: &out!)
-                    Self.appendVarint(UInt64(inner.count), to: &out!)
+                    try appendSpan(copiedUpTo..<fieldStart, to: &out!)
+                    RawDataReference.appendVarint(key, to: &out!)
+                    RawDataReference.appendVarint(UInt64(inner.count), to: &out!)
                     out!.append(contentsOf: inner)
                     copiedUpTo = pos
                 }
@@ -121,14 +122,20 @@ struct RawDataDetacher {
             guard pos <= end else { throw malformed("field \(field) runs past the end", at: fieldStart) }
         }
         guard out != nil else { return nil }
-        appendSpan(copiedUpTo..<end, to: &out!)
+        try appendSpan(copiedUpTo..<end, to: &out!)
         return out
     }
 
-    private func appendSpan(_ span: Range<Int>, to out: inout [UInt8]) {
+    private func appendSpan(_ span: Range<Int>, to out: inout [UInt8]) throws {
         guard !span.isEmpty else { return }
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[span]))
+        try source.append(span, to: &out)
     }
+}
+
+/// The reference that stands in for a detached raw_data field, and the varint writer it uses.
+enum RawDataReference {
+    /// The largest field number protobuf allows; no ONNX message uses it.
+    static let sentinelField: UInt32 = 536_870_911
 
     static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
         var v = value
@@ -140,7 +147,7 @@ struct RawDataDetacher {
     }
 
     /// The sentinel field: key, length 16, then offset and length as little-endian UInt64.
-    private static func appendReference(offset: Int, length: Int, to out: inout [UInt8]) {
+    static func appendReference(offset: Int, length: Int, to out: inout [UInt8]) {
         appendVarint(UInt64(sentinelField) << 3 | 2, to: &out)
         out.append(16)
         withUnsafeBytes(of: UInt64(offset).littleEndian) { out.append(contentsOf: $0) }

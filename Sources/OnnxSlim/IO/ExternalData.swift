@@ -99,12 +99,6 @@ public final class ExternalDataReader {
         return ByteView(storage: storage, offset: source.offset, count: source.length)
     }
 
-    /// Address ranges of the mapped files (file-backed, droppable after use).
-    var regions: [Range<UInt>] {
-        maps.values.compactMap { s in
-            guard let b = s.base else { return nil }
-            let start = UInt(bitPattern: Int(bitPattern: b))
-            return start..<(start + UInt(s.count))
-        }
-    }
+    /// The mapped files (for kernel copies and releasing pages after use).
+    var regions: [FileRegion] { maps.values.compactMap(\.fileRegion) }
 }

@@ -4,13 +4,15 @@ import Glibc
 
 /// Read-only memory maps of whole files, owned by a `ByteStorage` that unmaps on release.
 enum MappedFile {
-    /// Maps `path` read-only. Empty files give an empty storage.
+    /// Maps `path` read-only, keeping the descriptor open for `pread` and kernel copies.
+    /// Mapping reads nothing: pages are faulted in only where bytes are touched.
     static func map(_ path: String, displayName: String) throws -> ByteStorage {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw OnnxSlimError.badInput(displayName, "cannot open: \(errnoText())")
         }
-        defer { close(fd) }
+        var keepOpen = false
+        defer { if !keepOpen { close(fd) } }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw OnnxSlimError.badInput(displayName, "cannot stat: \(errnoText())") }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
@@ -22,8 +24,10 @@ enum MappedFile {
             throw OnnxSlimError.badInput(displayName, "cannot map: \(errnoText())")
         }
         let address = Int(bitPattern: p)
-        return ByteStorage(base: UnsafeRawPointer(p), count: size, release: {
+        keepOpen = true
+        return ByteStorage(base: UnsafeRawPointer(p), count: size, fileDescriptor: fd, release: {
             munmap(UnsafeMutableRawPointer(bitPattern: address), size)
+            close(fd)
         })
     }
 

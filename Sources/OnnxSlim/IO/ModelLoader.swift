@@ -10,8 +10,8 @@ public struct LoadedModel {
     public var wasCompressed: Bool
     /// Memory the model's weights point into; kept alive with the model.
     let sources: [ByteStorage]
-    /// Address ranges of file-backed mappings (weights that may be dropped from RSS after writing).
-    var fileBackedRegions: [Range<UInt>]
+    /// File mappings the weights point into (for kernel copies and releasing pages after writing).
+    var fileRegions: [FileRegion]
 }
 
 /// Reads `.onnx` files and zstd frames holding one (detected by magic bytes).
@@ -26,36 +26,41 @@ public enum ModelLoader {
         let display = path
         let file = try MappedFile.map(path, displayName: display)
         guard file.count > 0 else { throw OnnxSlimError.badInput(display, "empty file") }
+        // The file is read through pread for its headers; its weight pages are never touched here.
+        let fileWire = FileWireSource(fd: file.fileDescriptor, count: file.count, displayName: display)
+        let magic = try (0..<min(4, file.count)).map { try fileWire.byte(at: $0) }
+        let compressed = magic == ZstdFrame.magic
         var source = file
-        var compressed = false
-        var regions: [Range<UInt>] = []
-        let fileBytes = UnsafeRawBufferPointer(start: file.base, count: file.count)
-        if ZstdFrame.isFrame(fileBytes) {
-            source = try ZstdFrame.decompress(fileBytes, displayName: display)
-            compressed = true
+        var regions: [FileRegion] = []
+        if compressed {
+            source = try ZstdFrame.decompress(fd: file.fileDescriptor, size: file.count, displayName: display)
             guard source.count > 0 else { throw OnnxSlimError.badInput(display, "zstd frame holds no data") }
-        } else {
-            let start = UInt(bitPattern: Int(bitPattern: file.base))
-            regions.append(start..<(start + UInt(file.count)))
+        } else if let region = file.fileRegion {
+            regions.append(region)
         }
         let model: Model
         do {
-            model = try decode(source, displayName: display, compressed: compressed)
+            if compressed {
+                let memory = MemoryWireSource(buffer: UnsafeRawBufferPointer(start: source.base, count: source.count))
+                model = try decode(source, wire: memory, displayName: display, compressed: true)
+            } else {
+                model = try decode(source, wire: fileWire, displayName: display, compressed: false)
+            }
         } catch let e as OnnxSlimError where compressed && e.message.contains("malformed protobuf") {
             let detail = e.message.dropFirst(display.count + 2)
             throw OnnxSlimError.badInput(display, "the zstd frame does not hold an ONNX model (\(detail))")
         }
         var loaded = LoadedModel(model: model, path: path, fileSize: file.count, wasCompressed: compressed,
-                                 sources: compressed ? [source] : [file], fileBackedRegions: regions)
+                                 sources: compressed ? [source] : [file], fileRegions: regions)
         try ExternalData.resolve(&loaded.model, modelPath: path)
         if options.validate { try ModelValidator(fileName: display).validate(loaded.model) }
         return loaded
     }
 
-    /// Parses a serialized ModelProto held in `source`.
-    static func decode(_ source: ByteStorage, displayName: String, compressed: Bool = false) throws -> Model {
-        let bytes = UnsafeRawBufferPointer(start: source.base, count: source.count)
-        let skeleton = try RawDataDetacher(buffer: bytes, fileName: displayName).skeleton()
+    /// Parses the serialized ModelProto held in `source`, reading its headers through `wire`.
+    static func decode<W: WireSource>(_ source: ByteStorage, wire: W, displayName: String,
+                                      compressed: Bool = false) throws -> Model {
+        let skeleton = try RawDataDetacher(source: wire, fileName: displayName).skeleton()
         let parsed = skeleton.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
         guard let parsed else {
             let what = compressed ? "the zstd frame does not hold an ONNX model" : "not an ONNX model (protobuf does not parse as ModelProto)"

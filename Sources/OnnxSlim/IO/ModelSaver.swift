@@ -1,5 +1,6 @@
 import CProtobufC
 import ONNXProto
+import OnnxSlimC
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,7 +73,7 @@ public enum ModelSaver {
         if !placements.isEmpty {
             let file = try AtomicFile(path: dataPath)
             let stream = try OutputStream(fd: file.fd, displayName: dataPath, zstdLevel: nil, threads: 1, pledgedSize: nil)
-            stream.releasableRegions = (input?.fileBackedRegions ?? []) + reader.regions
+            stream.fileRegions = (input?.fileRegions ?? []) + reader.regions
             let zeros = [UInt8](repeating: 0, count: 4096)
             var position = 0
             for p in placements {
@@ -90,7 +91,7 @@ public enum ModelSaver {
         let proto = writer.model(model)
         let stream = try OutputStream(fd: file.fd, displayName: path, zstdLevel: compressed ? options.zstdLevel : nil,
                                       threads: options.threads, pledgedSize: packedSize)
-        stream.releasableRegions = input?.fileBackedRegions ?? []
+        stream.fileRegions = input?.fileRegions ?? []
         let sinkPointer = UnsafeMutablePointer<OnnxSlimSink>.allocate(capacity: 1)
         defer { sinkPointer.deallocate() }
         sinkPointer.pointee = OnnxSlimSink(base: ProtobufCBuffer(append: sinkAppend),

@@ -1,14 +1,16 @@
 import CZstd
+import OnnxSlimC
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A buffered byte stream into a file descriptor, optionally through a multithreaded zstd encoder.
 ///
-/// Large chunks that lie in a file-backed input mapping are written straight through and then
-/// released from our resident set (`madvise(MADV_DONTNEED)` on a read-only private mapping drops
-/// the pages; the kernel re-reads them from the page cache if needed), so re-encoding a model
-/// does not hold the input and output bytes at once.
+/// Large chunks that lie in a file mapping (the input model, external data) are copied file to
+/// file inside the kernel (`copy_file_range`), so weights never pass through our memory. When
+/// compressing, they are read through the mapping and the pages released afterwards
+/// (`madvise(MADV_DONTNEED)` on a read-only private mapping drops them; the kernel re-reads them
+/// from the page cache if needed), so re-encoding never holds input and output at once.
 final class OutputStream {
     private let fd: Int32
     private let displayName: String
@@ -18,8 +20,10 @@ final class OutputStream {
     private var cctx: OpaquePointer? = nil
     private var zstdOut: UnsafeMutableRawPointer? = nil
     private let zstdOutSize: Int
-    /// Address ranges of file-backed read-only mappings whose pages may be dropped after use.
-    var releasableRegions: [Range<UInt>] = []
+    /// File mappings whose bytes can be copied in the kernel and whose pages may be dropped.
+    var fileRegions: [FileRegion] = []
+    /// Chunks at least this large are copied file to file when they lie in a file mapping.
+    private let kernelCopyThreshold = 1 << 16
     /// First error raised inside a C callback (reported after packing).
     private(set) var failure: OnnxSlimError? = nil
     private(set) var bytesIn = 0
@@ -35,7 +39,11 @@ final class OutputStream {
             cctx = c
             ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, Int32(level))
             ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)
-            if threads > 1 { ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, Int32(threads)) }
+            if threads > 1 {
+                ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, Int32(threads))
+                // 1 MiB jobs: the default (4x the window) holds ~70 MB of job buffers for the same ratio.
+                ZSTD_CCtx_setParameter(c, ZSTD_c_jobSize, 1 << 20)
+            }
             if let pledgedSize { ZSTD_CCtx_setPledgedSrcSize(c, UInt64(pledgedSize)) }
             zstdOut = UnsafeMutableRawPointer.allocate(byteCount: zstdOutSize, alignment: 64)
         }
@@ -51,10 +59,18 @@ final class OutputStream {
     func append(_ data: UnsafeRawPointer?, _ count: Int) {
         guard failure == nil, count > 0, let data else { return }
         bytesIn += count
+        if count >= kernelCopyThreshold, let region = region(containing: data, count) {
+            flushBuffer()
+            if cctx == nil {
+                kernelCopy(region, data, count)
+            } else {
+                compressFromFile(region, data, count)
+            }
+            return
+        }
         if count >= capacity / 2 {
             flushBuffer()
             emit(data, count)
-            releaseIfFileBacked(data, count)
             return
         }
         if used + count > capacity { flushBuffer() }
@@ -115,13 +131,36 @@ final class OutputStream {
         bytesOut += count
     }
 
-    private func releaseIfFileBacked(_ data: UnsafeRawPointer, _ count: Int) {
+    private func region(containing data: UnsafeRawPointer, _ count: Int) -> FileRegion? {
         let start = UInt(bitPattern: Int(bitPattern: data))
-        guard releasableRegions.contains(where: { $0.contains(start) && $0.upperBound >= start + UInt(count) }) else { return }
-        let page = UInt(sysconf(Int32(_SC_PAGESIZE)))
-        let first = (start + page - 1) / page * page
-        let last = (start + UInt(count)) / page * page
-        guard last > first else { return }
-        madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED)
+        return fileRegions.first { $0.addresses.contains(start) && $0.addresses.upperBound >= start + UInt(count) }
+    }
+
+    private func kernelCopy(_ region: FileRegion, _ data: UnsafeRawPointer, _ count: Int) {
+        let offset = Int64(UInt(bitPattern: Int(bitPattern: data)) - region.addresses.lowerBound)
+        if onnx_slim_copy_file_range(region.fd, offset, fd, count) != 0 {
+            failure = OnnxSlimError(.io, "\(displayName): write failed: \(errnoText())")
+            return
+        }
+        bytesOut += count
+    }
+
+    /// Feeds a chunk of a mapped file to the compressor through `pread` into our buffer, so its
+    /// pages are never mapped into our address space.
+    private func compressFromFile(_ region: FileRegion, _ data: UnsafeRawPointer, _ count: Int) {
+        var offset = Int(UInt(bitPattern: Int(bitPattern: data)) - region.addresses.lowerBound)
+        var remaining = count
+        while remaining > 0 && failure == nil {
+            let want = min(capacity, remaining)
+            let n = pread(region.fd, buffer, want, off_t(offset))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                failure = OnnxSlimError(.io, "\(displayName): reading the input failed: \(n == 0 ? "file shrank" : errnoText())")
+                return
+            }
+            emit(buffer, n)
+            offset += n
+            remaining -= n
+        }
     }
 }

@@ -7,13 +7,25 @@ import Glibc
 public final class ByteStorage: @unchecked Sendable {
     public let base: UnsafeRawPointer?
     public let count: Int
+    /// For a mapping of a whole file: its open descriptor (byte k of the storage is byte k of the
+    /// file), so writers can copy ranges inside the kernel; -1 otherwise.
+    public let fileDescriptor: Int32
     private let release: (@Sendable () -> Void)?
 
     /// Wraps memory that `release` frees when the last reference goes away.
-    public init(base: UnsafeRawPointer?, count: Int, release: (@Sendable () -> Void)?) {
+    public init(base: UnsafeRawPointer?, count: Int, fileDescriptor: Int32 = -1,
+                release: (@Sendable () -> Void)?) {
         self.base = base
         self.count = count
+        self.fileDescriptor = fileDescriptor
         self.release = release
+    }
+
+    /// The address range and descriptor of a file mapping, for kernel copies and page release.
+    var fileRegion: FileRegion? {
+        guard fileDescriptor >= 0, let base else { return nil }
+        let start = UInt(bitPattern: Int(bitPattern: base))
+        return FileRegion(addresses: start..<(start + UInt(count)), fd: fileDescriptor)
     }
 
     /// Copies `bytes` into a new heap block.
@@ -70,4 +82,10 @@ public struct ByteView: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "<\(count) bytes>" }
+}
+
+/// A read-only mapping of a whole file: its address range and the file's open descriptor.
+struct FileRegion: Sendable {
+    let addresses: Range<UInt>
+    let fd: Int32
 }

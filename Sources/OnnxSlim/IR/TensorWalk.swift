@@ -34,9 +34,12 @@ extension Graph {
     static func forEachTensor(in nodes: [Node], depth: Int, inFunction: Bool,
                               _ body: (Tensor, TensorSite) throws -> Void) rethrows {
         for node in nodes {
-            let kind: TensorSite.Kind = node.opType == "Constant" && node.isDefaultDomain ? .constantNode : .attribute
+            let kind: TensorSite.Kind = node.isConstant ? .constantNode : .attribute
             let site = TensorSite(kind: kind, depth: depth, inFunction: inFunction, nodeName: node.name)
             for a in node.attributes {
+                if kind == .constantNode, let t = a.constantValueTensor(name: node.outputs.first ?? "") {
+                    try body(t, site)
+                }
                 if let t = a.t { try body(t, site) }
                 for t in a.tensors { try body(t, site) }
                 if let s = a.sparseTensor {
@@ -70,13 +73,19 @@ extension Graph {
         for n in nodes.indices {
             let hasTensors = nodes[n].attributes.contains {
                 $0.t != nil || !$0.tensors.isEmpty || $0.sparseTensor != nil || !$0.sparseTensors.isEmpty
-                    || !$0.subgraphs.isEmpty
+                    || !$0.subgraphs.isEmpty || (nodes[n].isConstant && Attribute.constantValueNames.contains($0.name))
             }
             guard hasTensors else { continue }
             let node = nodes[n]
-            let kind: TensorSite.Kind = node.opType == "Constant" && node.isDefaultDomain ? .constantNode : .attribute
+            let kind: TensorSite.Kind = node.isConstant ? .constantNode : .attribute
             let site = TensorSite(kind: kind, depth: depth, inFunction: inFunction, nodeName: node.name)
             for a in nodes[n].attributes.indices {
+                if kind == .constantNode,
+                   let original = nodes[n].attributes[a].constantValueTensor(name: node.outputs.first ?? "") {
+                    var t = original
+                    try body(&t, site)
+                    if t != original { nodes[n].attributes[a] = .tensor("value", t) }
+                }
                 if var t = nodes[n].attributes[a].t {
                     try body(&t, site)
                     nodes[n].attributes[a].t = t

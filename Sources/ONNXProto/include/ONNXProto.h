@@ -1,2 +1,0 @@
-#include "onnx.pb-c.h"
-#include "onnx_slim_sink.h"

@@ -85,6 +85,7 @@ extension Graph {
                     var t = original
                     try body(&t, site)
                     if t != original { nodes[n].attributes[a] = .tensor("value", t) }
+                    continue  // visited; a written-back `value` must not be visited again
                 }
                 if var t = nodes[n].attributes[a].t {
                     try body(&t, site)

@@ -38,7 +38,10 @@ struct ConvertCommand: ParsableCommand {
         var options = ModelSaver.Options()
         options.zstdLevel = zstdLevel
         options.externalData = externalData ? .always : .automatic
+        let progress = TerminalProgress()
+        options.progress = { done, total in progress.update("writing \(output)", done: done, total: total) }
         let result = try ModelSaver.save(model, to: output, input: loaded, options: options)
+        progress.finish()
         let after = ModelSummary(model_: model, savedAs: result)
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18

@@ -87,6 +87,25 @@ final class RoundTripTests: XCTestCase {
         XCTAssertGreaterThan(compared, 0)
     }
 
+    /// Test case: a model whose proto would pass the limit (2 GiB; lowered here) goes external
+    /// on its own, and the data comes back the same.
+    func testAutomaticExternalDataPastTheLimit() throws {
+        let folder = try TestSupport.temporaryFolder(self)
+        let path = TestSupport.testdata.appendingPathComponent("tiny_mlp.onnx").path
+        let loaded = try ModelLoader.load(path)
+        var options = ModelSaver.Options()
+        options.protoLimit = 50_000
+        let out = folder.appendingPathComponent("auto.onnx.zst").path
+        let result = try ModelSaver.save(loaded.model, to: out, input: loaded, options: options)
+        XCTAssertEqual(result.externalDataPath, folder.appendingPathComponent("auto.onnx.data").path)
+        XCTAssertLessThanOrEqual(result.packedSize, 50_000)
+        let back = try ModelLoader.load(out)
+        let reader = ExternalDataReader()
+        for (a, b) in zip(loaded.model.graph!.initializers, back.model.graph!.initializers) {
+            XCTAssertEqual(try b.externalSource.map(reader.bytes) ?? b.raw, a.raw)
+        }
+    }
+
     /// Test case: the zstd output is a standard frame (magic bytes) and smaller for compressible data.
     func testZstdOutputIsAFrame() throws {
         var m = TestSupport.smallModel()

@@ -179,9 +179,13 @@ struct ProtoReader {
         out.denotation = string(p.denotation, TypeProto.Field.denotation, &out.proto)
         switch p.value_case {
         case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE:
-            if let x = p.tensor_type { out.value = .tensor(tensorType(x)) }
+            if let x = p.tensor_type {
+                out.value = .tensor(tensorType(extras(x), x.pointee.has_elem_type, x.pointee.elem_type, x.pointee.shape))
+            }
         case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE:
-            if let x = p.sparse_tensor_type { out.value = .sparseTensor(sparseTensorType(x)) }
+            if let x = p.sparse_tensor_type {
+                out.value = .sparseTensor(tensorType(extras(x), x.pointee.has_elem_type, x.pointee.elem_type, x.pointee.shape))
+            }
         case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE:
             if let x = p.sequence_type {
                 var c = ContainerType()
@@ -221,25 +225,16 @@ struct ProtoReader {
         return out
     }
 
-    private func tensorType(_ x: UnsafePointer<Onnx__TypeProto__Tensor>) -> TensorType {
+    /// TypeProto.Tensor and TypeProto.SparseTensor carry the same fields.
+    private func tensorType(_ extras: ProtoExtras, _ hasElemType: protobuf_c_boolean, _ elemType: Int32,
+                            _ shapeProto: UnsafeMutablePointer<Onnx__TensorShapeProto>?) -> TensorType {
         var t = TensorType()
-        t.proto = extras(x)
-        if x.pointee.has_elem_type != 0 {
-            t.elemType = DataType(x.pointee.elem_type)
-            if x.pointee.elem_type == 0 { t.proto.markExplicit(TensorType.Field.elemType) }
+        t.proto = extras
+        if hasElemType != 0 {
+            t.elemType = DataType(elemType)
+            if elemType == 0 { t.proto.markExplicit(TensorType.Field.elemType) }
         }
-        if let s = x.pointee.shape { t.shape = shape(s) }
-        return t
-    }
-
-    private func sparseTensorType(_ x: UnsafePointer<Onnx__TypeProto__SparseTensor>) -> TensorType {
-        var t = TensorType()
-        t.proto = extras(x)
-        if x.pointee.has_elem_type != 0 {
-            t.elemType = DataType(x.pointee.elem_type)
-            if x.pointee.elem_type == 0 { t.proto.markExplicit(TensorType.Field.elemType) }
-        }
-        if let s = x.pointee.shape { t.shape = shape(s) }
+        if let s = shapeProto { t.shape = shape(s) }
         return t
     }
 

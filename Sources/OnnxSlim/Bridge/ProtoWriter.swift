@@ -184,22 +184,14 @@ final class ProtoWriter {
             let q = arena.allocate(Onnx__TypeProto__Tensor.self)
             onnx__type_proto__tensor__init(q)
             setExtras(q, x.proto)
-            if x.elemType.rawValue != 0 || x.proto.isExplicit(TensorType.Field.elemType) {
-                q.pointee.has_elem_type = 1
-                q.pointee.elem_type = x.elemType.rawValue
-            }
-            if let s = x.shape { q.pointee.shape = shape(s) }
+            (q.pointee.has_elem_type, q.pointee.elem_type, q.pointee.shape) = tensorTypeFields(x)
             p.pointee.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
             p.pointee.tensor_type = q
         case .sparseTensor(let x):
             let q = arena.allocate(Onnx__TypeProto__SparseTensor.self)
             onnx__type_proto__sparse_tensor__init(q)
             setExtras(q, x.proto)
-            if x.elemType.rawValue != 0 || x.proto.isExplicit(TensorType.Field.elemType) {
-                q.pointee.has_elem_type = 1
-                q.pointee.elem_type = x.elemType.rawValue
-            }
-            if let s = x.shape { q.pointee.shape = shape(s) }
+            (q.pointee.has_elem_type, q.pointee.elem_type, q.pointee.shape) = tensorTypeFields(x)
             p.pointee.value_case = ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE
             p.pointee.sparse_tensor_type = q
         case .sequence(let c):
@@ -237,6 +229,13 @@ final class ProtoWriter {
             p.pointee.opaque_type = q
         }
         return p
+    }
+
+    /// The fields TypeProto.Tensor and TypeProto.SparseTensor share.
+    private func tensorTypeFields(_ x: TensorType)
+        -> (protobuf_c_boolean, Int32, UnsafeMutablePointer<Onnx__TensorShapeProto>?) {
+        let present = x.elemType.rawValue != 0 || x.proto.isExplicit(TensorType.Field.elemType)
+        return (present ? 1 : 0, present ? x.elemType.rawValue : 0, x.shape.map(shape))
     }
 
     private func shape(_ s: Shape) -> UnsafeMutablePointer<Onnx__TensorShapeProto> {

@@ -21,6 +21,10 @@ public enum ModelSaver {
         public var externalData = ExternalDataPolicy.automatic
         public var externalThreshold = 1024
         public var threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        /// Called now and then while writing with (bytes written so far, total bytes).
+        public var progress: (@Sendable (Int, Int) -> Void)? = nil
+        /// The largest proto written inline: protobuf's 2 GiB (lowered only by tests).
+        var protoLimit = ModelSaver.protoLimit
         public init() {}
     }
 
@@ -58,12 +62,12 @@ public enum ModelSaver {
         var packedSize = try packedSizeOf(model)
         var hasExternal = false
         model.forEachTensor { t, _ in if t.isExternal { hasExternal = true } }
-        if hasExternal || options.externalData == .always || packedSize > protoLimit {
-            let moveAll = options.externalData == .always || packedSize > protoLimit
+        if hasExternal || options.externalData == .always || packedSize > options.protoLimit {
+            let moveAll = options.externalData == .always || packedSize > options.protoLimit
             placements = try layoutExternal(&model, location: baseName(dataPath), moveAll: moveAll,
                                             threshold: options.externalThreshold, reader: reader)
             packedSize = try packedSizeOf(model)
-            guard packedSize <= protoLimit else {
+            guard packedSize <= options.protoLimit else {
                 throw OnnxSlimError(.io, "\(path): the graph without its weights still passes protobuf's 2 GiB limit")
             }
         }
@@ -74,6 +78,8 @@ public enum ModelSaver {
             let file = try AtomicFile(path: dataPath)
             let stream = try OutputStream(fd: file.fd, displayName: dataPath, zstdLevel: nil, threads: 1, pledgedSize: nil)
             stream.fileRegions = (input?.fileRegions ?? []) + reader.regions
+            let total = placements.last.map { $0.offset + $0.bytes.count } ?? 0
+            stream.progress = options.progress.map { report in { report($0, total) } }
             let zeros = [UInt8](repeating: 0, count: 4096)
             var position = 0
             for p in placements {
@@ -92,6 +98,7 @@ public enum ModelSaver {
         let stream = try OutputStream(fd: file.fd, displayName: path, zstdLevel: compressed ? options.zstdLevel : nil,
                                       threads: options.threads, pledgedSize: packedSize)
         stream.fileRegions = input?.fileRegions ?? []
+        stream.progress = options.progress.map { report in { report($0, packedSize) } }
         let sinkPointer = UnsafeMutablePointer<OnnxSlimSink>.allocate(capacity: 1)
         defer { sinkPointer.deallocate() }
         sinkPointer.pointee = OnnxSlimSink(base: ProtobufCBuffer(append: sinkAppend),

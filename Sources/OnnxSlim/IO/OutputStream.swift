@@ -27,6 +27,9 @@ final class OutputStream {
     /// First error raised inside a C callback (reported after packing).
     private(set) var failure: OnnxSlimError? = nil
     private(set) var bytesIn = 0
+    /// Called with `bytesIn` after every 16 MiB.
+    var progress: ((Int) -> Void)? = nil
+    private var nextProgress = 1 << 24
     private(set) var bytesOut = 0
 
     init(fd: Int32, displayName: String, zstdLevel: Int?, threads: Int, pledgedSize: Int?) throws {
@@ -59,6 +62,10 @@ final class OutputStream {
     func append(_ data: UnsafeRawPointer?, _ count: Int) {
         guard failure == nil, count > 0, let data else { return }
         bytesIn += count
+        if bytesIn >= nextProgress, let progress {
+            progress(bytesIn)
+            nextProgress = bytesIn + (1 << 24)
+        }
         if count >= kernelCopyThreshold, let region = region(containing: data, count) {
             flushBuffer()
             if cctx == nil {

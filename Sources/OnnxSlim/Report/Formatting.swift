@@ -30,6 +30,9 @@ public enum Formatting {
         return s
     }
 
+    /// "1 tensor", "3 tensors".
+    public static func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     /// Left-aligned columns.
     public static func table(_ rows: [[String]], indent: String = "  ") -> String {
         guard let width = rows.map(\.count).max() else { return "" }

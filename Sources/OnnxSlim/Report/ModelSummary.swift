@@ -138,11 +138,11 @@ public struct ModelSummary: Sendable {
         if !byDataType.isEmpty {
             lines.append("by dtype")
             lines.append(Formatting.table(byDataType.map {
-                [$0.dtype, "\($0.bucket.tensors) tensors", Formatting.count($0.bucket.elements), Formatting.bytes($0.bucket.bytes)]
+                [$0.dtype, Formatting.plural($0.bucket.tensors, "tensor"), Formatting.count($0.bucket.elements), Formatting.bytes($0.bucket.bytes)]
             }))
             lines.append("weights in")
             lines.append(Formatting.table(byLocation.map {
-                [$0.location, "\($0.bucket.tensors) tensors", Formatting.count($0.bucket.elements), Formatting.bytes($0.bucket.bytes)]
+                [$0.location, Formatting.plural($0.bucket.tensors, "tensor"), Formatting.count($0.bucket.elements), Formatting.bytes($0.bucket.bytes)]
             }))
         }
         if !externalFiles.isEmpty { lines.append("external    " + externalFiles.joined(separator: ", ")) }

@@ -61,6 +61,18 @@ final class BadInputTests: XCTestCase {
         assertBadInput(cut, contains: "zstd")
     }
 
+    /// Test case: a frame declaring 3 GB of content is refused before anything is decompressed.
+    func testZstdDeclaringTooMuch() throws {
+        let folder = try TestSupport.temporaryFolder(self)
+        // Magic, descriptor (8-byte content size, single segment), the size, one empty last raw block.
+        var frame = ZstdFrame.magic + [0xE0]
+        frame += withUnsafeBytes(of: UInt64(3_000_000_000).littleEndian, Array.init)
+        frame += [0x01, 0x00, 0x00]
+        let path = folder.appendingPathComponent("bomb.onnx.zst").path
+        try Data(frame).write(to: URL(fileURLWithPath: path))
+        assertBadInput(path, contains: "past protobuf's 2 GiB limit")
+    }
+
     /// Test case: dims whose product overflows, and raw_data of the wrong length.
     func testTensorSizeProblems() throws {
         let folder = try TestSupport.temporaryFolder(self)

@@ -57,6 +57,20 @@ public enum ModelLoader {
         return loaded
     }
 
+    /// Parses and validates a serialized model (or a zstd frame holding one) held in memory.
+    /// External data cannot be resolved without a folder: such tensors keep their references.
+    public static func load(bytes: [UInt8], name: String, options: Options = Options()) throws -> Model {
+        var source = ByteStorage(copying: bytes)
+        if bytes.starts(with: ZstdFrame.magic) {
+            source = try ZstdFrame.decompress(memory: UnsafeRawBufferPointer(start: source.base, count: source.count),
+                                              displayName: name)
+        }
+        let wire = MemoryWireSource(buffer: UnsafeRawBufferPointer(start: source.base, count: source.count))
+        let model = try decode(source, wire: wire, displayName: name, compressed: bytes.starts(with: ZstdFrame.magic))
+        if options.validate { try ModelValidator(fileName: name).validate(model) }
+        return model
+    }
+
     /// Parses the serialized ModelProto held in `source`, reading its headers through `wire`.
     static func decode<W: WireSource>(_ source: ByteStorage, wire: W, displayName: String,
                                       compressed: Bool = false) throws -> Model {

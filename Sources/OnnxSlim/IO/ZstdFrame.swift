@@ -6,85 +6,108 @@ import Glibc
 /// zstd frames: detection by magic number and decompression into anonymous memory.
 enum ZstdFrame {
     static let magic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
+    /// A serialized ModelProto cannot pass protobuf's 2 GiB, so neither may a frame's content
+    /// (this also stops decompression bombs).
+    static let contentLimit = Int(Int32.max)
 
-    /// Decompresses every frame of the file `fd` (of `size` bytes), reading it in 1 MiB chunks,
-    /// into anonymous memory. Uses the first frame's declared content size when the file holds one
-    /// frame; otherwise grows the output as it streams.
-    static func decompress(fd: Int32, size: Int, displayName: String,
-                           limit: Int = 1 << 40) throws -> ByteStorage {
+    /// Decompresses every frame of the file `fd` (of `size` bytes), reading it in 1 MiB chunks so
+    /// the compressed bytes never sit in memory whole.
+    static func decompress(fd: Int32, size: Int, displayName: String) throws -> ByteStorage {
         let chunkSize = 1 << 20
         let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 64)
         defer { chunk.deallocate() }
         var fileOffset = 0
-        var chunkCount = 0
-        func readChunk() throws {
-            while true {
+        return try decompress(displayName: displayName, sizeHint: size) {
+            while fileOffset < size {
                 let n = pread(fd, chunk, min(chunkSize, size - fileOffset), off_t(fileOffset))
                 if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { throw OnnxSlimError.badInput(displayName, "read failed: \(errnoText())") }
-                chunkCount = n
+                guard n > 0 else {
+                    throw OnnxSlimError.badInput(displayName, n == 0 ? "file shrank while reading" : "read failed: \(errnoText())")
+                }
                 fileOffset += n
-                return
+                return UnsafeRawBufferPointer(start: chunk, count: n)
             }
+            return nil
         }
-        try readChunk()
-        var declared = ZSTD_getFrameContentSize(chunk, chunkCount)
+    }
+
+    /// Decompresses every frame of a buffer in memory.
+    static func decompress(memory: UnsafeRawBufferPointer, displayName: String) throws -> ByteStorage {
+        var given = false
+        return try decompress(displayName: displayName, sizeHint: memory.count) {
+            defer { given = true }
+            return given ? nil : memory
+        }
+    }
+
+    /// The decoding loop: `nextChunk` supplies compressed bytes until it returns nil. The output
+    /// starts at the first frame's declared size (or 4x the input) and grows when more follows.
+    private static func decompress(displayName: String, sizeHint: Int,
+                                   nextChunk: () throws -> UnsafeRawBufferPointer?) throws -> ByteStorage {
+        guard var input = try nextChunk() else { throw OnnxSlimError.badInput(displayName, "empty zstd frame") }
+        let declared = ZSTD_getFrameContentSize(input.baseAddress, input.count)
         if declared == ZSTD_CONTENTSIZE_ERROR {
             throw OnnxSlimError.badInput(displayName, "corrupt zstd frame")
         }
+        var capacity = max(sizeHint * 4, 1 << 20)
         if declared != ZSTD_CONTENTSIZE_UNKNOWN {
-            // More than one frame: the first one's size says nothing about the total.
-            let frame = ZSTD_findFrameCompressedSize(chunk, chunkCount)
-            if ZSTD_isError(frame) != 0 || frame != size { declared = ZSTD_CONTENTSIZE_UNKNOWN }
-        }
-        var capacity: Int
-        if declared != ZSTD_CONTENTSIZE_UNKNOWN {
-            guard declared <= UInt64(limit) else {
-                throw OnnxSlimError.badInput(displayName, "zstd frame declares an absurd size (\(declared) bytes)")
+            guard declared <= UInt64(contentLimit) else {
+                throw OnnxSlimError.badInput(displayName, "zstd frame declares \(declared) bytes, past protobuf's 2 GiB limit for a model")
             }
-            capacity = Int(declared)
+            capacity = max(Int(declared), 1)
         } else {
-            capacity = max(size * 4, 1 << 20)
+            capacity = min(capacity, contentLimit)
         }
         guard let dctx = ZSTD_createDCtx() else { throw OnnxSlimError(.io, "zstd: out of memory") }
         defer { ZSTD_freeDCtx(dctx) }
         guard var out = MappedFile.anonymous(capacity) else {
-            throw OnnxSlimError(.io, "\(displayName): cannot allocate \(capacity) bytes to decompress")
+            throw OnnxSlimError.badInput(displayName, "zstd frame declares \(capacity) bytes, more than can be allocated")
         }
         var written = 0
-        var inBuf = ZSTD_inBuffer(src: chunk, size: chunkCount, pos: 0)
+        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        var lastResult = 0
+        var inputDone = false
         while true {
-            if inBuf.pos == inBuf.size && fileOffset < size {
-                try readChunk()
-                inBuf = ZSTD_inBuffer(src: chunk, size: chunkCount, pos: 0)
+            if inBuf.pos == inBuf.size && !inputDone {
+                if let next = try nextChunk() {
+                    input = next
+                    inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+                } else {
+                    inputDone = true
+                }
             }
-            if written == capacity && declared == ZSTD_CONTENTSIZE_UNKNOWN {
-                // Unknown size and full: grow into a larger mapping.
-                let bigger = capacity * 2
-                guard bigger <= limit, let grown = MappedFile.anonymous(bigger) else {
+            if inputDone && inBuf.pos == inBuf.size {
+                // All input consumed: complete only if the last frame ended.
+                if lastResult != 0 {
                     munmap(out, capacity)
-                    throw OnnxSlimError.badInput(displayName, "zstd content too large")
+                    throw OnnxSlimError.badInput(displayName, "truncated zstd frame")
+                }
+                break
+            }
+            if written == capacity {
+                // Full (more frames than the first declared, or an undeclared size): grow.
+                let bigger = min(capacity * 2, contentLimit)
+                guard bigger > capacity else {
+                    munmap(out, capacity)
+                    throw OnnxSlimError.badInput(displayName, "zstd content passes protobuf's 2 GiB limit for a model")
+                }
+                guard let grown = MappedFile.anonymous(bigger) else {
+                    munmap(out, capacity)
+                    throw OnnxSlimError.badInput(displayName, "zstd content too large to decompress")
                 }
                 grown.copyMemory(from: out, byteCount: written)
                 munmap(out, capacity)
                 out = grown
                 capacity = bigger
             }
-            // With a declared size the output may be full while the checksum is still unread.
             var outBuf = ZSTD_outBuffer(dst: out + written, size: capacity - written, pos: 0)
-            let consumedBefore = inBuf.pos
             let r = ZSTD_decompressStream(dctx, &outBuf, &inBuf)
             if ZSTD_isError(r) != 0 {
                 munmap(out, capacity)
                 throw OnnxSlimError.badInput(displayName, "corrupt zstd frame: \(String(cString: ZSTD_getErrorName(r)))")
             }
             written += outBuf.pos
-            if r == 0 && inBuf.pos == inBuf.size && fileOffset == size { break }
-            if outBuf.pos == 0 && inBuf.pos == consumedBefore && !(inBuf.pos == inBuf.size && fileOffset < size) {
-                munmap(out, capacity)
-                let problem = inBuf.pos == inBuf.size ? "truncated zstd frame" : "zstd content larger than its declared size"
-                throw OnnxSlimError.badInput(displayName, problem)
-            }
+            lastResult = r
         }
         let address = Int(bitPattern: out)
         let mapped = capacity

@@ -115,6 +115,18 @@ public enum ModelSaver {
                       externalDataPath: dataFile == nil ? nil : dataPath, externalBytes: externalBytes)
     }
 
+    /// The serialized bytes of `model` in memory (weights inline; for tests, tools and small models).
+    public static func serialize(_ model: Model) throws -> [UInt8] {
+        let writer = ProtoWriter()
+        let proto = writer.model(model)
+        return withExtendedLifetime(model) {
+            let size = onnx__model_proto__get_packed_size(proto)
+            var bytes = [UInt8](repeating: 0, count: size)
+            bytes.withUnsafeMutableBufferPointer { _ = onnx__model_proto__pack(proto, $0.baseAddress) }
+            return bytes
+        }
+    }
+
     /// The serialized size of `model` without writing it.
     public static func packedSizeOf(_ model: Model) throws -> Int {
         let writer = ProtoWriter()

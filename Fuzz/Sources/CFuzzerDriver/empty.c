@@ -1,0 +1,1 @@
+/* header-only: the symbol comes from libFuzzer */

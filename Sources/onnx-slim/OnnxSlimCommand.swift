@@ -5,6 +5,10 @@ struct OnnxSlimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "onnx-slim",
         abstract: "Compress ONNX models for edge deployment; inspect them.",
+        usage: """
+            onnx-slim IN OUT [--zstd-level N] [--external-data] [--report text|json]
+            onnx-slim info MODEL [--json]
+            """,
         discussion: """
             Exit codes: 0 success, 1 usage error, 2 bad input (the message names the file and the \
             problem), 3 a verification bound was breached, 4 an I/O failure while writing.

@@ -6,6 +6,10 @@ import Glibc
 
 /// Runs the command and maps failures to the documented exit codes with a one-line message.
 func runMain() -> Int32 {
+    if CommandLine.arguments.count == 1 {
+        fputs(OnnxSlimCommand.helpMessage() + "\n", stderr)
+        return 1
+    }
     do {
         var command = try OnnxSlimCommand.parseAsRoot()
         try command.run()

@@ -59,14 +59,19 @@ public enum ModelSaver {
         var model = model
         let reader = ExternalDataReader()
         var placements: [ExternalPlacement] = []
-        var packedSize = try packedSizeOf(model)
+        // Built once; rebuilt only if tensors move to external data.
+        var writer = ProtoWriter()
+        var proto = writer.model(model)
+        var packedSize = onnx__model_proto__get_packed_size(proto)
         var hasExternal = false
         model.forEachTensor { t, _ in if t.isExternal { hasExternal = true } }
         if hasExternal || options.externalData == .always || packedSize > options.protoLimit {
             let moveAll = options.externalData == .always || packedSize > options.protoLimit
             placements = try layoutExternal(&model, location: baseName(dataPath), moveAll: moveAll,
                                             threshold: options.externalThreshold, reader: reader)
-            packedSize = try packedSizeOf(model)
+            writer = ProtoWriter()
+            proto = writer.model(model)
+            packedSize = onnx__model_proto__get_packed_size(proto)
             guard packedSize <= options.protoLimit else {
                 throw OnnxSlimError(.io, "\(path): the graph without its weights still passes protobuf's 2 GiB limit")
             }
@@ -93,8 +98,6 @@ public enum ModelSaver {
         }
 
         let file = try AtomicFile(path: path)
-        let writer = ProtoWriter()
-        let proto = writer.model(model)
         let stream = try OutputStream(fd: file.fd, displayName: path, zstdLevel: compressed ? options.zstdLevel : nil,
                                       threads: options.threads, pledgedSize: packedSize)
         stream.fileRegions = input?.fileRegions ?? []
@@ -108,7 +111,7 @@ public enum ModelSaver {
         }
         try stream.finish()
         precondition(packed == packedSize, "protobuf-c packed \(packed) bytes, expected \(packedSize)")
-        withExtendedLifetime(model) {}
+        withExtendedLifetime((model, writer)) {}
         try dataFile?.commit()
         try file.commit()
         return Result(path: path, bytesWritten: stream.bytesOut, packedSize: packedSize,

@@ -23,6 +23,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Report format: text or json.")
     var report: ReportFormat = .text
 
+    @OptionGroup(title: "Quantization")
+    var quantization: QuantizationOptions
+
     func validate() throws {
         guard (1...22).contains(zstdLevel) else { throw ValidationError("--zstd-level must be between 1 and 22") }
     }
@@ -32,8 +35,13 @@ struct ConvertCommand: ParsableCommand {
         let start = clock.now
         let loaded = try ModelLoader.load(input)
         let before = ModelSummary(loaded)
-        let model = loaded.model
-        let passes: [String] = []
+        var model = loaded.model
+        let context = PassContext()
+        var passes: [String] = []
+        for pass in try quantization.passes(for: model) {
+            let outcome = try pass.run(&model, context)
+            passes.append(outcome.line)
+        }
 
         var options = ModelSaver.Options()
         options.zstdLevel = zstdLevel
@@ -45,6 +53,7 @@ struct ConvertCommand: ParsableCommand {
         let after = ModelSummary(model_: model, savedAs: result)
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        try ModelValidator(fileName: output).validate(model)
         let summary = ConvertReport(input: input, output: output, before: before, after: after, passes: passes,
                                     externalDataPath: result.externalDataPath, seconds: seconds)
         switch report {

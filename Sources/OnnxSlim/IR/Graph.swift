@@ -16,16 +16,6 @@ public struct Graph: Hashable, Sendable {
 
     public enum Field { public static let name = 2, docString = 10 }
 
-    /// Calls `body` on this graph and every nested subgraph, depth first, with the nesting depth.
-    public func forEachGraph(depth: Int = 0, _ body: (Graph, Int) throws -> Void) rethrows {
-        try body(self, depth)
-        for node in nodes {
-            for attribute in node.attributes {
-                for sub in attribute.subgraphs { try sub.forEachGraph(depth: depth + 1, body) }
-            }
-        }
-    }
-
     /// Applies `body` to this graph and every nested subgraph, in place (parents first).
     public mutating func mutateEachGraph(_ body: (inout Graph) throws -> Void) rethrows {
         try body(&self)

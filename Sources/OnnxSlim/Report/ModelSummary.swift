@@ -53,8 +53,8 @@ public struct ModelSummary: Sendable {
 
         var ops: [String: Int] = [:]
         var nodes = 0, subNodes = 0, subgraphs = 0
-        graph.forEachGraph { g, depth in
-            if depth == 0 { nodes += g.nodes.count } else { subNodes += g.nodes.count; subgraphs += 1 }
+        graph.forEachGraph { g, path in
+            if path.depth == 0 { nodes += g.nodes.count } else { subNodes += g.nodes.count; subgraphs += 1 }
             for n in g.nodes { ops[n.isDefaultDomain ? n.opType : "\(n.domain).\(n.opType)", default: 0] += 1 }
         }
         for f in model.functions {

@@ -1,0 +1,41 @@
+/// A rewrite of the model, run by the convert command in the order the options give.
+///
+/// A pass states what it did in `PassOutcome.summary` (shown in the report) and explains every
+/// weight or node it left alone in `skipped`. It fails with an `OnnxSlimError` when it cannot
+/// apply at all (the command then writes nothing).
+public protocol ModelPass {
+    /// Short name for the report ("quantize int8", "opset 11 → 13").
+    var name: String { get }
+    func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome
+}
+
+/// What a pass changed, for the report.
+public struct PassOutcome: Sendable {
+    public var name: String
+    public var changed: Bool
+    public var summary: [String]
+    /// Reasons things were left alone, with counts ("MatMul: weight is computed" × 24).
+    public var skipped: [(reason: String, count: Int)]
+
+    public init(name: String, changed: Bool, summary: [String], skipped: [(reason: String, count: Int)] = []) {
+        self.name = name
+        self.changed = changed
+        self.summary = summary
+        self.skipped = skipped
+    }
+
+    /// One line for the text report.
+    public var line: String {
+        var s = "\(name): " + (summary.isEmpty ? "nothing to do" : summary.joined(separator: "; "))
+        if !skipped.isEmpty {
+            s += "; skipped " + skipped.map { "\($0.count) (\($0.reason))" }.joined(separator: ", ")
+        }
+        return s
+    }
+}
+
+/// Shared services for passes: reading weight bytes wherever they live.
+public final class PassContext {
+    public let reader: ExternalDataReader
+    public init(reader: ExternalDataReader = ExternalDataReader()) { self.reader = reader }
+}

@@ -1,0 +1,194 @@
+/// `--quantize int8|uint8|int4|uint4|fp8`: weight-only quantization in QDQ form.
+///
+/// Every constant weight of MatMul, Gemm, Conv, ConvTranspose and Gather (embeddings) — an
+/// initializer or a Constant node, in the main graph or a subgraph, shared or not — becomes
+/// quantized initializers and a DequantizeLinear whose output keeps the weight's name:
+///
+///     before:  W (float32 [768, 3072]) ─────────────────────────────→ MatMul
+///     after:   W_quantized (int8), W_scale (float32 [3072]) → DequantizeLinear(axis 1) → W → MatMul
+///
+/// so every consumer, in any subgraph, keeps working unchanged, and the float weight is gone.
+/// Embedding lookups are rewritten so only the gathered rows are dequantized:
+///
+///     Gather(table, ids)  →  DequantizeLinear(Gather(table_quantized, ids), Gather(table_scale, ids),
+///                                            axis -1, block_size)
+///
+/// Scales: per output channel for 8-bit and fp8 (`--per-tensor` for one scale), blocks of
+/// `--block-size` along the summed axis for 4-bit. Symmetric by default (x = q · scale).
+/// The pass states the opset it needs; `OpsetUpgrade` raises the model's before it runs.
+public struct QuantizeWeightsPass: ModelPass {
+    public struct Options: Sendable {
+        public var format: QuantFormat
+        public var perTensor = false
+        public var symmetric = true
+        public var blockSize = 32
+        /// Consumers whose name matches are left alone (and so are weights they share).
+        public var excludeNodes: String? = nil
+        public var excludeOps: Set<String> = []
+        /// Weights with fewer elements stay float.
+        public var minElements = 16
+
+        public init(format: QuantFormat) { self.format = format }
+    }
+
+    public let options: Options
+    public init(_ options: Options) { self.options = options }
+
+    public var name: String { "quantize \(options.format)" }
+
+    /// One weight to quantize and how.
+    struct Decision {
+        var key: WeightCatalog.Key
+        var layout: QuantLayout
+        var lookupUses: [WeightCatalog.Use]
+        var needsFullDequantize: Bool
+        var opset: Int64
+        var primaryOp: String
+    }
+
+    struct Plan {
+        var decisions: [Decision] = []
+        var skipped: [String: Int] = [:]
+        var requiredOpset: Int64 = 0
+    }
+
+    /// The opset the pass needs on `model` (0 when nothing would be quantized).
+    public func requiredOpset(_ model: Model) throws -> Int64 {
+        try plan(model).requiredOpset
+    }
+
+    func plan(_ model: Model) throws -> Plan {
+        guard let graph = model.graph else { return Plan() }
+        let exclude = try options.excludeNodes.map { pattern -> Regex<AnyRegexOutput> in
+            do { return try Regex(pattern) } catch {
+                throw OnnxSlimError.usage("--exclude-nodes: invalid regular expression '\(pattern)'")
+            }
+        }
+        let opset = model.opsetVersion() ?? 1
+        let catalog = WeightCatalog(graph)
+        var plan = Plan()
+        var consideredUses = Set<String>()   // "path|node|input" of weight uses seen through definitions
+
+        for key in catalog.order {
+            guard let def = catalog.definition(key) else { continue }
+            let uses = catalog.uses(of: key)
+            let rank = def.tensor.dims.count
+            var quantizable: [(WeightCatalog.Use, WeightUse)] = []
+            var excluded = false
+            for use in uses {
+                guard let op = Operators.knowledge(use.consumer), let wu = op.weightUse(use.consumer, weightRank: rank),
+                      wu.input == use.input else { continue }
+                consideredUses.insert("\(use.path)|\(use.node)|\(use.input)")
+                if options.excludeOps.contains(use.consumer.opType)
+                    || (exclude.map { use.consumer.name.contains($0) } ?? false) {
+                    excluded = true
+                    continue
+                }
+                quantizable.append((use, wu))
+            }
+            guard let (primary, primaryUse) = quantizable.first else {
+                if excluded { plan.skipped["excluded", default: 0] += 1 }
+                continue
+            }
+            let op = primary.consumer.opType
+            if excluded { plan.skipped["\(op): shared with an excluded node", default: 0] += 1; continue }
+            guard TensorValues.floatTypes.contains(def.tensor.dataType) else {
+                plan.skipped["\(op): weight is \(def.tensor.dataType)", default: 0] += 1
+                continue
+            }
+            guard let count = def.tensor.elementCount, count >= max(options.minElements, 1) else {
+                plan.skipped["\(op): fewer than \(options.minElements) elements", default: 0] += 1
+                continue
+            }
+            let layout = chooseLayout(primaryUse)
+            let lookups = quantizable.filter { $0.1.kind == .lookup && gatheredForm(layout) != nil }.map(\.0)
+            let needsFull = uses.count > lookups.count || isGraphOutput(key.name, graph, key.path)
+            var required = max(options.format.minimumOpset, needsFull ? layout.minimumOpset : 10)
+            if def.tensor.dataType != .float { required = max(required, 19) }   // float16/bfloat16 scales
+            if !lookups.isEmpty { required = max(required, lookupOpset(layout, current: opset)) }
+            plan.decisions.append(Decision(key: key, layout: layout, lookupUses: lookups, needsFullDequantize: needsFull,
+                                           opset: required, primaryOp: op))
+            plan.requiredOpset = max(plan.requiredOpset, required)
+        }
+
+        // Weight inputs that are not constants: computed values, or already quantized.
+        graph.forEachGraph { g, path in
+            for (k, n) in g.nodes.enumerated() {
+                guard let op = Operators.knowledge(n) else { continue }
+                for (i, name) in n.inputs.enumerated() where !name.isEmpty {
+                    guard op.weightUse(n, weightRank: 2)?.input == i || op.weightUse(n, weightRank: 4)?.input == i,
+                          !consideredUses.contains("\(path)|\(k)|\(i)"), !catalog.isWeight(name, from: path) else { continue }
+                    let producer = catalog.producer(of: name, from: path)
+                    if producer == "DequantizeLinear" {
+                        plan.skipped["\(n.opType): already quantized", default: 0] += 1
+                    } else if n.opType != GatherOp.opType {
+                        // A lookup into a computed tensor (shape arithmetic) is no weight: not worth a line.
+                        plan.skipped["\(n.opType): input \(i) is computed, not a weight", default: 0] += 1
+                    }
+                }
+            }
+        }
+        return plan
+    }
+
+    private func chooseLayout(_ use: WeightUse) -> QuantLayout {
+        if options.perTensor { return .perTensor }
+        switch options.format {
+        case .int4, .uint4: return .blocked(use.reductionAxis, options.blockSize)
+        default: return .perChannel(use.channelAxis)
+        }
+    }
+
+    /// How a lookup of this layout dequantizes gathered rows; nil when it cannot (then the
+    /// Gather reads the fully dequantized table).
+    enum GatheredForm { case perTensor, rowScale, blocked }
+    private func gatheredForm(_ layout: QuantLayout) -> GatheredForm? {
+        if layout.axis == nil { return .perTensor }
+        if layout.axis == 0 && layout.blockSize == nil { return .rowScale }
+        if layout.axis == 1 && layout.blockSize != nil { return .blocked }
+        return nil
+    }
+
+    /// Row scales use DequantizeLinear with a block of a whole row (opset 21) when the model is
+    /// there anyway, else Cast and Mul (any opset).
+    private func lookupOpset(_ layout: QuantLayout, current: Int64) -> Int64 {
+        switch gatheredForm(layout) {
+        case .blocked: return 21
+        case .perTensor: return 10
+        default: return current >= 21 || options.format.isSubByte ? 21 : 10
+        }
+    }
+
+    private func isGraphOutput(_ name: String, _ graph: Graph, _ path: GraphPath) -> Bool {
+        var found = false
+        graph.forEachGraph { g, p in if path.encloses(p) && g.outputs.contains(where: { $0.name == name }) { found = true } }
+        return found
+    }
+
+    public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
+        let plan = try plan(model)
+        let opset = model.opsetVersion() ?? 1
+        guard opset >= plan.requiredOpset else {
+            throw OnnxSlimError.usage("\(name) needs opset \(plan.requiredOpset); the model has \(opset) (run the opset upgrade first)")
+        }
+        var names = NameAllocator(model)
+        var rewriter = QuantizedWeightWriter(options: options, opset: opset, reader: context.reader)
+        var graph = model.mainGraph
+        for decision in plan.decisions {
+            try rewriter.apply(decision, to: &graph, names: &names)
+        }
+        rewriter.commit(into: &graph)
+        model.mainGraph = graph
+        if !plan.decisions.isEmpty { model.irVersion = max(model.irVersion, 4) }
+
+        var summary: [String] = []
+        if !plan.decisions.isEmpty {
+            let byOp = Dictionary(grouping: plan.decisions, by: \.primaryOp).mapValues(\.count)
+                .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            summary.append("\(plan.decisions.count) weights (\(byOp)), \(Formatting.bytes(rewriter.bytesBefore)) → \(Formatting.bytes(rewriter.bytesAfter))")
+            if rewriter.lookups > 0 { summary.append("\(rewriter.lookups) embedding lookups dequantize only gathered rows") }
+        }
+        let skipped = plan.skipped.sorted { $0.value > $1.value }.map { (reason: $0.key, count: $0.value) }
+        return PassOutcome(name: name, changed: !plan.decisions.isEmpty, summary: summary, skipped: skipped)
+    }
+}

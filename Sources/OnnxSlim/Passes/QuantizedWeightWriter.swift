@@ -1,0 +1,173 @@
+/// Rewrites the graphs for `QuantizeWeightsPass`: quantized initializers, DequantizeLinear nodes,
+/// gathered-row lookups. Edits are collected per graph and applied at the end, deepest graphs
+/// first and later nodes first, so node indices and subgraph paths stay valid while planning.
+struct QuantizedWeightWriter {
+    let options: QuantizeWeightsPass.Options
+    let opset: Int64
+    let reader: ExternalDataReader
+
+    private(set) var bytesBefore = 0
+    private(set) var bytesAfter = 0
+    private(set) var lookups = 0
+    private var edits: [GraphPath: GraphEdits] = [:]
+
+    init(options: QuantizeWeightsPass.Options, opset: Int64, reader: ExternalDataReader) {
+        self.options = options
+        self.opset = opset
+        self.reader = reader
+    }
+
+    /// Edits to one graph.
+    struct GraphEdits {
+        var prepend: [Node] = []
+        var addInitializers: [Tensor] = []
+        var removeInitializers: Set<String> = []
+        /// Node index → the nodes that replace it (empty: removed).
+        var replaceNodes: [Int: [Node]] = [:]
+    }
+
+    mutating func apply(_ decision: QuantizeWeightsPass.Decision, to graph: inout Graph, names: inout NameAllocator) throws {
+        let path = decision.key.path
+        let original = try graph.withGraph(at: path) { g -> Tensor in
+            if let t = g.initializers.first(where: { $0.name == decision.key.name }) { return t }
+            let node = g.nodes.first { $0.isConstant && $0.outputs.first == decision.key.name }
+            return node!.attribute("value")!.t!
+        }
+        let weightName = decision.key.name
+        let dims = original.dims.map { Int($0) }
+        let values = try TensorValues.floats(original, reader: reader)
+        let q = values.withUnsafeBufferPointer {
+            WeightQuantizer.quantize($0, dims: dims, format: options.format, layout: decision.layout, symmetric: options.symmetric)
+        }
+        let scaleType = original.dataType == .double ? DataType.float : original.dataType
+        bytesBefore += original.dataByteCount
+
+        let qName = names.fresh("\(weightName)_quantized")
+        let sName = names.fresh("\(weightName)_scale")
+        let zName = q.zeroPoints == nil ? nil : names.fresh("\(weightName)_zero_point")
+        var added: [Tensor] = [
+            TensorValues.tensor(qName, dims: original.dims, type: options.format.dataType, bytes: q.data),
+            TensorValues.tensor(sName, dims: q.scaleDims.map(Int64.init), floats: q.scales, as: scaleType),
+        ]
+        if let zName, let z = q.zeroPoints {
+            added.append(TensorValues.tensor(zName, dims: q.scaleDims.map(Int64.init), type: options.format.dataType, bytes: z))
+        }
+
+        var e = edits[path] ?? GraphEdits()
+        // The float original goes; a DequantizeLinear producing the same name takes its place
+        // when anything but a rewritten lookup reads it.
+        var dequantize: Node? = nil
+        if decision.needsFullDequantize {
+            var dq = Node("DequantizeLinear", inputs: [qName, sName] + (zName.map { [$0] } ?? []), outputs: [weightName],
+                          name: names.fresh("\(weightName)/DequantizeLinear"))
+            if let axis = decision.layout.axis { dq.attributes.append(.int("axis", Int64(axis))) }
+            if let block = decision.layout.blockSize { dq.attributes.append(.int("block_size", Int64(block))) }
+            dequantize = dq
+        }
+        let constantIndex = try graph.withGraph(at: path) { g in
+            g.nodes.firstIndex { $0.isConstant && $0.outputs.first == weightName }
+        }
+        if let constantIndex {
+            e.replaceNodes[constantIndex] = dequantize.map { [$0] } ?? []
+        } else {
+            e.removeInitializers.insert(weightName)
+            if let dequantize { e.prepend.append(dequantize) }
+        }
+        e.addInitializers += added
+        bytesAfter += added.reduce(0) { $0 + $1.dataByteCount }
+
+        // Lookups: gather quantized rows and their scales, dequantize only those.
+        if !decision.lookupUses.isEmpty {
+            let rowForm = decision.layout.axis == 0 && decision.layout.blockSize == nil
+            var lookupScale = sName, lookupZero = zName
+            if rowForm {
+                // Row scales as [rows, 1] so gathered scales broadcast over the row.
+                let rows = Int64(dims[0])
+                lookupScale = names.fresh("\(weightName)_row_scale")
+                e.addInitializers.append(TensorValues.tensor(lookupScale, dims: [rows, 1], floats: q.scales, as: scaleType))
+                bytesAfter += q.scales.count * (scaleType == .float ? 4 : 2)
+                if let z = q.zeroPoints {
+                    let zeroFloats = z.map { options.format == .int8 ? Float(Int8(bitPattern: $0)) : Float($0) }
+                    lookupZero = names.fresh("\(weightName)_row_zero_point")
+                    if useCastForm {
+                        e.addInitializers.append(TensorValues.tensor(lookupZero!, dims: [rows, 1], floats: zeroFloats, as: scaleType))
+                    } else {
+                        e.addInitializers.append(TensorValues.tensor(lookupZero!, dims: [rows, 1], type: options.format.dataType, bytes: z))
+                    }
+                    bytesAfter += z.count
+                }
+            }
+            edits[path] = e
+            for use in decision.lookupUses {
+                let nodes = lookupNodes(use.consumer, quantized: qName, scale: lookupScale, zero: lookupZero,
+                                        layout: decision.layout, rowLength: dims[1], scaleType: scaleType, names: &names)
+                edits[use.path, default: GraphEdits()].replaceNodes[use.node] = nodes
+                lookups += 1
+            }
+        } else {
+            edits[path] = e
+        }
+    }
+
+    /// Row-scaled 8-bit lookups below opset 21 dequantize with Cast and Mul (DequantizeLinear
+    /// takes a per-row block only from opset 21).
+    private var useCastForm: Bool { opset < 21 && !options.format.isSubByte }
+
+    private func lookupNodes(_ gather: Node, quantized: String, scale: String, zero: String?, layout: QuantLayout,
+                             rowLength: Int, scaleType: DataType, names: inout NameAllocator) -> [Node] {
+        let ids = gather.inputs[1]
+        let output = gather.outputs[0]
+        let base = gather.name.isEmpty ? output : gather.name
+        let rows = names.fresh("\(output)_quantized_rows")
+        var nodes = [Node("Gather", inputs: [quantized, ids], outputs: [rows], name: names.fresh("\(base)/quantized"),
+                          attributes: [.int("axis", 0)])]
+        var scaleInput = scale, zeroInput = zero
+        if layout.axis != nil {
+            scaleInput = names.fresh("\(output)_row_scales")
+            nodes.append(Node("Gather", inputs: [scale, ids], outputs: [scaleInput], name: names.fresh("\(base)/scales"),
+                              attributes: [.int("axis", 0)]))
+            if let zero {
+                zeroInput = names.fresh("\(output)_row_zero_points")
+                nodes.append(Node("Gather", inputs: [zero, ids], outputs: [zeroInput!], name: names.fresh("\(base)/zero_points"),
+                                  attributes: [.int("axis", 0)]))
+            }
+        }
+        if layout.axis == 0 && layout.blockSize == nil && useCastForm {
+            var cast = Node("Cast", inputs: [rows], outputs: [names.fresh("\(output)_rows_float")], name: names.fresh("\(base)/Cast"),
+                            attributes: [.int("to", Int64(scaleType.rawValue))])
+            nodes.append(cast)
+            if let zeroInput {
+                let centered = Node("Sub", inputs: [cast.outputs[0], zeroInput], outputs: [names.fresh("\(output)_rows_centered")],
+                                    name: names.fresh("\(base)/Sub"))
+                nodes.append(centered)
+                cast = centered
+            }
+            nodes.append(Node("Mul", inputs: [cast.outputs[0], scaleInput], outputs: [output], name: names.fresh("\(base)/Mul")))
+            return nodes
+        }
+        var dq = Node("DequantizeLinear", inputs: [rows, scaleInput] + (zeroInput.map { [$0] } ?? []), outputs: [output],
+                      name: names.fresh("\(base)/DequantizeLinear"))
+        if layout.axis != nil {
+            dq.attributes = [.int("axis", -1), .int("block_size", Int64(layout.blockSize ?? rowLength))]
+        }
+        nodes.append(dq)
+        return nodes
+    }
+
+    /// Applies every collected edit.
+    mutating func commit(into graph: inout Graph) {
+        for (path, e) in edits.sorted(by: { $0.key.depth > $1.key.depth }) {
+            graph.withGraph(at: path) { g in
+                for index in e.replaceNodes.keys.sorted(by: >) {
+                    g.nodes.replaceSubrange(index...index, with: e.replaceNodes[index]!)
+                }
+                g.initializers.removeAll { e.removeInitializers.contains($0.name) }
+                // A weight also listed as a graph input (IR 3 style) is no longer an initializer.
+                g.inputs.removeAll { e.removeInitializers.contains($0.name) }
+                g.initializers += e.addInitializers
+                g.nodes.insert(contentsOf: e.prepend, at: 0)
+            }
+        }
+        edits = [:]
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import OnnxSlim
+
+/// The convert command's quantization flags, turned into passes.
+struct QuantizationOptions: ParsableArguments {
+    @Option(help: "Quantize weights: int8, uint8, int4, uint4 or fp8 (E4M3FN).")
+    var quantize: QuantizeFormat?
+
+    @Flag(help: "One scale per tensor instead of per output channel (8-bit, fp8).")
+    var perTensor = false
+
+    @Flag(help: "Asymmetric weight ranges (a zero point per group) instead of symmetric.")
+    var asymmetric = false
+
+    @Option(help: "Block size along the summed axis for int4/uint4.")
+    var blockSize: Int = 32
+
+    @Option(help: "Leave nodes whose name matches this regular expression (and weights they share) in float.")
+    var excludeNodes: String?
+
+    @Option(help: "Leave these op types in float (comma-separated, e.g. Conv,Gather).")
+    var excludeOps: String?
+
+    @Option(help: "Leave weights with fewer elements than this in float.")
+    var minElements: Int = 16
+
+    func validate() throws {
+        guard blockSize >= 16, blockSize & (blockSize - 1) == 0 else {
+            throw ValidationError("--block-size must be a power of two, at least 16")
+        }
+        guard minElements >= 0 else { throw ValidationError("--min-elements must not be negative") }
+    }
+
+    @Option(help: "Upgrade the default-domain opset to this version (adapting changed operators).")
+    var opset: Int64?
+
+    /// The passes these flags ask for, in order (an opset upgrade first when needed).
+    func passes(for model: Model) throws -> [any ModelPass] {
+        let current = model.opsetVersion() ?? 1
+        if let opset, opset < current {
+            throw OnnxSlimError.usage("--opset \(opset) is below the model's opset \(current); onnx-slim only upgrades")
+        }
+        guard let quantize else { return opset.map { [OpsetUpgradePass(target: $0)] } ?? [] }
+        var options = QuantizeWeightsPass.Options(format: quantize.format)
+        options.perTensor = perTensor
+        options.symmetric = !asymmetric
+        options.blockSize = blockSize
+        options.excludeNodes = excludeNodes
+        options.excludeOps = Set((excludeOps ?? "").split(separator: ",").map { $0.filter { $0 != " " } })
+        options.minElements = minElements
+        let pass = QuantizeWeightsPass(options)
+        var passes: [any ModelPass] = []
+        let needed = max(try pass.requiredOpset(model), opset ?? 0)
+        if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
+        passes.append(pass)
+        return passes
+    }
+}
+
+enum QuantizeFormat: String, ExpressibleByArgument, CaseIterable {
+    case int8, uint8, int4, uint4, fp8
+
+    var format: QuantFormat { QuantFormat(rawValue: rawValue)! }
+}

@@ -39,6 +39,16 @@ extension Graph {
         }
     }
 
+    /// The nodes of the subgraph at `path`.
+    public func nodesOf(_ path: GraphPath) -> [Node] {
+        var g = self
+        for step in path.steps {
+            let a = g.nodes[step.node].attributes[step.attribute]
+            g = step.graph < 0 ? a.g! : a.graphs[step.graph]
+        }
+        return g.nodes
+    }
+
     /// Mutates the subgraph at `path` in place.
     public mutating func withGraph<R>(at path: GraphPath, _ body: (inout Graph) throws -> R) rethrows -> R {
         try withGraph(steps: path.steps[...], body)

@@ -101,7 +101,10 @@ public struct QuantizeWeightsPass: ModelPass {
                 continue
             }
             let layout = chooseLayout(primaryUse)
-            let lookups = quantizable.filter { $0.1.kind == .lookup && gatheredForm(layout) != nil }.map(\.0)
+            // Gather cannot read float8 data, and packed 4-bit rows need an even row length.
+            let lookupsPossible = options.format != .fp8 && (!options.format.isSubByte || def.tensor.dims[1] % 2 == 0)
+            let lookups = lookupsPossible
+                ? quantizable.filter { $0.1.kind == .lookup && gatheredForm(layout) != nil }.map(\.0) : []
             let needsFull = uses.count > lookups.count || isGraphOutput(key.name, graph, key.path)
             var required = max(options.format.minimumOpset, needsFull ? layout.minimumOpset : 10)
             if def.tensor.dataType != .float { required = max(required, 19) }   // float16/bfloat16 scales
@@ -155,7 +158,7 @@ public struct QuantizeWeightsPass: ModelPass {
         switch gatheredForm(layout) {
         case .blocked: return 21
         case .perTensor: return 10
-        default: return current >= 21 || options.format.isSubByte ? 21 : 10
+        default: return current >= 21 ? 21 : 10
         }
     }
 

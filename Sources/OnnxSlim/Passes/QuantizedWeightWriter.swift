@@ -41,6 +41,10 @@ struct QuantizedWeightWriter {
         }
         let scaleType = original.dataType == .double ? DataType.float : original.dataType
         bytesBefore += original.dataByteCount
+        if options.format.isSubByte && !decision.lookupUses.isEmpty {
+            applyPackedTable(decision, q, scaleType: scaleType, names: &names, graph: graph)
+            return
+        }
 
         let qName = names.fresh("\(weightName)_quantized")
         let sName = names.fresh("\(weightName)_scale")
@@ -107,6 +111,85 @@ struct QuantizedWeightWriter {
         } else {
             edits[path] = e
         }
+    }
+
+    /// A 4-bit embedding table read by lookups: stored as bytes, unpacked after gathering
+    /// (see `NibbleUnpacking`). Other consumers get the whole table unpacked and dequantized.
+    private mutating func applyPackedTable(_ decision: QuantizeWeightsPass.Decision, _ q: QuantizedTensor,
+                                           scaleType: DataType, names: inout NameAllocator, graph: Graph) {
+        let path = decision.key.path
+        let weightName = decision.key.name
+        let rows = q.dims[0], width = q.dims[1], block = decision.layout.blockSize!
+        let signed = options.format == .int4
+        let tableName = names.fresh("\(weightName)_quantized_bytes")
+        let scaleName = names.fresh("\(weightName)_scale")
+        let zeroName = names.fresh("\(weightName)_zero_point")
+        let groups = q.scales.count
+        let added = [
+            TensorValues.tensor(tableName, dims: [Int64(rows), Int64(width / 2)], type: .uint8,
+                                bytes: NibbleUnpacking.offsetBinaryBytes(q.data, signed: signed)),
+            TensorValues.tensor(scaleName, dims: q.scaleDims.map(Int64.init), floats: q.scales, as: scaleType),
+            TensorValues.tensor(zeroName, dims: q.scaleDims.map(Int64.init), type: .uint8,
+                                bytes: NibbleUnpacking.offsetBinaryZeroPoints(q.zeroPoints, groups: groups, signed: signed)),
+        ]
+        bytesAfter += added.reduce(0) { $0 + $1.dataByteCount }
+        var e = edits[path] ?? GraphEdits()
+        e.addInitializers += added
+        let constantIndex = graph.nodesOf(path).firstIndex { $0.isConstant && $0.outputs.first == weightName }
+        var full: [Node] = []
+        if decision.needsFullDequantize {
+            let constants = nibbleConstants(at: path, &e, &names)
+            let shape = names.fresh("\(weightName)_shape")
+            e.addInitializers.append(TensorValues.tensor(shape, dims: [2], int64s: [Int64(rows), Int64(width)]))
+            let codes = names.fresh("\(weightName)_codes")
+            full = NibbleUnpacking.unpack(bytes: tableName, into: codes, shape: shape, base: weightName, constants, names: &names)
+            full.append(Node("DequantizeLinear", inputs: [codes, scaleName, zeroName], outputs: [weightName],
+                             name: names.fresh("\(weightName)/DequantizeLinear"),
+                             attributes: [.int("axis", 1), .int("block_size", Int64(block))]))
+        }
+        if let constantIndex {
+            e.replaceNodes[constantIndex] = full
+        } else {
+            e.removeInitializers.insert(weightName)
+            e.prepend += full
+        }
+        edits[path] = e
+        for use in decision.lookupUses {
+            var ue = edits[use.path] ?? GraphEdits()
+            let constants = nibbleConstants(at: use.path, &ue, &names)
+            let ids = use.consumer.inputs[1], output = use.consumer.outputs[0]
+            let base = use.consumer.name.isEmpty ? output : use.consumer.name
+            let rowBytes = names.fresh("\(output)_quantized_rows"), idsShape = names.fresh("\(output)_ids_shape")
+            let width64 = names.fresh("\(output)_row_width"), shape = names.fresh("\(output)_codes_shape")
+            let codes = names.fresh("\(output)_codes")
+            let rowScales = names.fresh("\(output)_row_scales"), rowZeros = names.fresh("\(output)_row_zero_points")
+            ue.addInitializers.append(TensorValues.tensor(width64, dims: [1], int64s: [Int64(width)]))
+            var nodes = [
+                Node("Gather", inputs: [tableName, ids], outputs: [rowBytes], name: names.fresh("\(base)/quantized"), attributes: [.int("axis", 0)]),
+                Node("Shape", inputs: [ids], outputs: [idsShape], name: names.fresh("\(base)/ids_shape")),
+                Node("Concat", inputs: [idsShape, width64], outputs: [shape], name: names.fresh("\(base)/codes_shape"), attributes: [.int("axis", 0)]),
+            ]
+            nodes += NibbleUnpacking.unpack(bytes: rowBytes, into: codes, shape: shape, base: base, constants, names: &names)
+            nodes += [
+                Node("Gather", inputs: [scaleName, ids], outputs: [rowScales], name: names.fresh("\(base)/scales"), attributes: [.int("axis", 0)]),
+                Node("Gather", inputs: [zeroName, ids], outputs: [rowZeros], name: names.fresh("\(base)/zero_points"), attributes: [.int("axis", 0)]),
+                Node("DequantizeLinear", inputs: [codes, rowScales, rowZeros], outputs: [output], name: names.fresh("\(base)/DequantizeLinear"),
+                     attributes: [.int("axis", -1), .int("block_size", Int64(block))]),
+            ]
+            ue.replaceNodes[use.node] = nodes
+            edits[use.path] = ue
+            lookups += 1
+        }
+    }
+
+    /// The unpacking constants of one graph, created on first use.
+    private var nibbleConstantsByGraph: [GraphPath: NibbleUnpacking.Constants] = [:]
+    private mutating func nibbleConstants(at path: GraphPath, _ e: inout GraphEdits, _ names: inout NameAllocator) -> NibbleUnpacking.Constants {
+        if let c = nibbleConstantsByGraph[path] { return c }
+        let (c, tensors) = NibbleUnpacking.constants(&names)
+        e.addInitializers += tensors
+        nibbleConstantsByGraph[path] = c
+        return c
     }
 
     /// Row-scaled 8-bit lookups below opset 21 dequantize with Cast and Mul (DequantizeLinear

@@ -41,7 +41,7 @@ public struct ConvertReport: Sendable {
         lines.append(Formatting.table(rows))
         let opChanges = ConvertReport.opDelta(before, after)
         if !opChanges.isEmpty { lines.append("ops changed: " + opChanges.joined(separator: ", ")) }
-        lines.append("passes: " + (passes.isEmpty ? "none (faithful re-encode)" : ""))
+        lines.append(passes.isEmpty ? "passes: none (faithful re-encode)" : "passes:")
         for p in passes { lines.append("  " + p) }
         if let externalDataPath { lines.append("external data: \(externalDataPath)") }
         lines.append("time: \(Formatting.fixed(seconds, 3)) s")

@@ -3,8 +3,11 @@ import OnnxSlim
 
 /// The convert command's quantization flags, turned into passes.
 struct QuantizationOptions: ParsableArguments {
-    @Option(help: "Quantize weights: int8, uint8, int4, uint4 or fp8 (E4M3FN).")
+    @Option(help: "Quantize weights (int8, uint8, int4, uint4, fp8 = E4M3FN) or convert the computation (fp16, bf16).")
     var quantize: QuantizeFormat?
+
+    @Flag(inversion: .prefixedNo, help: "With fp16/bf16: keep graph inputs and outputs float32.")
+    var keepIoTypes = true
 
     @Flag(help: "One scale per tensor instead of per output channel (8-bit, fp8).")
     var perTensor = false
@@ -41,7 +44,15 @@ struct QuantizationOptions: ParsableArguments {
             throw OnnxSlimError.usage("--opset \(opset) is below the model's opset \(current); onnx-slim only upgrades")
         }
         guard let quantize else { return opset.map { [OpsetUpgradePass(target: $0)] } ?? [] }
-        var options = QuantizeWeightsPass.Options(format: quantize.format)
+        if let precision = quantize.floatPrecision {
+            var passes: [any ModelPass] = []
+            // Cast takes bfloat16 from opset 13.
+            let needed = max(opset ?? 0, precision == .bfloat16 ? 13 : 0)
+            if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
+            passes.append(precision == .bfloat16 ? BFloat16StoragePass() : FloatPrecisionPass(target: precision, keepIOTypes: keepIoTypes))
+            return passes
+        }
+        var options = QuantizeWeightsPass.Options(format: quantize.format!)
         options.perTensor = perTensor
         options.symmetric = !asymmetric
         options.blockSize = blockSize
@@ -58,7 +69,17 @@ struct QuantizationOptions: ParsableArguments {
 }
 
 enum QuantizeFormat: String, ExpressibleByArgument, CaseIterable {
-    case int8, uint8, int4, uint4, fp8
+    case int8, uint8, int4, uint4, fp8, fp16, bf16
 
-    var format: QuantFormat { QuantFormat(rawValue: rawValue)! }
+    /// The weight format, for the quantizing formats.
+    var format: QuantFormat? { QuantFormat(rawValue: rawValue) }
+
+    /// The computation type, for fp16/bf16.
+    var floatPrecision: DataType? {
+        switch self {
+        case .fp16: return .float16
+        case .bf16: return .bfloat16
+        default: return nil
+        }
+    }
 }

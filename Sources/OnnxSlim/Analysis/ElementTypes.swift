@@ -43,12 +43,30 @@ struct ElementTypes {
         case "RandomNormal", "RandomUniform", "EyeLike", "RandomNormalLike", "RandomUniformLike":
             result = node.attribute("dtype").map { DataType(Int32(truncatingIfNeeded: $0.i)) } ?? first ?? .float
         case "Where": result = node.inputs.count > 1 ? types[node.inputs[1]] : nil
-        case "If", "Loop", "Scan", "TopK", "Split": result = node.opType == "TopK" || node.opType == "Split" ? first : nil
+        case "OneHot": result = node.inputs.count > 2 ? types[node.inputs[2]] : nil
+        case "If", "Loop", "Scan": result = nil
         default: result = first
         }
         if let result { types[out] = result }
-        if node.opType == "TopK", node.outputs.count > 1 { types[node.outputs[1]] = .int64 }
-        if node.opType == "Split" { for o in node.outputs { types[o] = first } }
+        switch node.opType {
+        case "TopK": if node.outputs.count > 1 { types[node.outputs[1]] = .int64 }
+        case "Split", "LSTM", "GRU", "RNN": for o in node.outputs where !o.isEmpty { types[o] = first }
+        case "If":
+            // Outputs take the types the then-branch declares.
+            if let branch = node.attribute("then_branch")?.g { declare(node.outputs, from: branch.outputs) }
+        case "Loop":
+            // Body outputs: condition, then the loop-carried values and scan outputs.
+            if let body = node.attribute("body")?.g { declare(node.outputs, from: Array(body.outputs.dropFirst())) }
+        case "Scan":
+            if let body = node.attribute("body")?.g { declare(node.outputs, from: body.outputs) }
+        default: break
+        }
+    }
+
+    private mutating func declare(_ outputs: [String], from declared: [ValueInfo]) {
+        for (o, v) in zip(outputs, declared) where !o.isEmpty {
+            if let t = v.type?.tensorType, t.elemType != .undefined { types[o] = t.elemType }
+        }
     }
 
     func type(of name: String) -> DataType? { types[name] }

@@ -9,6 +9,9 @@ struct QuantizationOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "With fp16/bf16: keep graph inputs and outputs float32.")
     var keepIoTypes = true
 
+    @Option(help: "Form of 8-bit weights: auto (per op type, measured fastest in onnxruntime), weight-only (DequantizeLinear), dynamic (integer MatMul), folded (Cast·Mul, folded at load).")
+    var int8Mode: Int8ModeArgument = .auto
+
     @Flag(help: "One scale per tensor instead of per output channel (8-bit, fp8).")
     var perTensor = false
 
@@ -59,6 +62,7 @@ struct QuantizationOptions: ParsableArguments {
         options.excludeNodes = excludeNodes
         options.excludeOps = Set((excludeOps ?? "").split(separator: ",").map { $0.filter { $0 != " " } })
         options.minElements = minElements
+        options.int8Mode = int8Mode.mode
         let pass = QuantizeWeightsPass(options)
         var passes: [any ModelPass] = []
         let needed = max(try pass.requiredOpset(model), opset ?? 0)
@@ -82,4 +86,10 @@ enum QuantizeFormat: String, ExpressibleByArgument, CaseIterable {
         default: return nil
         }
     }
+}
+
+enum Int8ModeArgument: String, ExpressibleByArgument, CaseIterable {
+    case auto, weightOnly = "weight-only", dynamic, folded
+
+    var mode: QuantizeWeightsPass.Int8Mode { QuantizeWeightsPass.Int8Mode(rawValue: rawValue)! }
 }

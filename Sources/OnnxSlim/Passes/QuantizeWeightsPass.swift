@@ -27,6 +27,8 @@ public struct QuantizeWeightsPass: ModelPass {
         public var excludeOps: Set<String> = []
         /// Weights with fewer elements stay float.
         public var minElements = 16
+        /// The graph form of 8-bit weights.
+        public var int8Mode = Int8Mode.auto
 
         public init(format: QuantFormat) { self.format = format }
     }
@@ -36,14 +38,37 @@ public struct QuantizeWeightsPass: ModelPass {
 
     public var name: String { "quantize \(options.format)" }
 
+    /// How 8-bit weights appear in the graph (`--int8-mode`).
+    public enum Int8Mode: String, CaseIterable, Sendable {
+        /// Per operator, the form measured fastest in onnxruntime on CPU at equal accuracy:
+        /// dynamic for MatMul/Gemm, folded for Conv/ConvTranspose (see README, "int8 forms").
+        case auto
+        /// int8 initializer → DequantizeLinear → operator (QDQ).
+        case weightOnly = "weight-only"
+        /// Activations quantized at run time: DynamicQuantizeLinear → MatMulInteger → scale
+        /// (onnxruntime fuses it into its integer kernel). MatMul and Gemm; Conv falls back to folded.
+        case dynamic
+        /// int8 initializer → Cast → Mul(scale): runtimes fold it into a float weight at load, so
+        /// the model runs at float speed from a 4x smaller file.
+        case folded
+    }
+
+    /// The graph form a weight takes.
+    enum WeightForm: Equatable { case dequantize, folded, dynamic }
+
     /// One weight to quantize and how.
     struct Decision {
         var key: WeightCatalog.Key
         var layout: QuantLayout
+        var form: WeightForm
         var lookupUses: [WeightCatalog.Use]
+        /// Uses rewritten to integer MatMul (dynamic form).
+        var dynamicUses: [WeightCatalog.Use] = []
         var needsFullDequantize: Bool
         var opset: Int64
         var primaryOp: String
+        /// For Gemm with transB = 1 in dynamic form: the weight is stored transposed ([K, N]).
+        var transposeForDynamic = false
     }
 
     struct Plan {
@@ -100,17 +125,42 @@ public struct QuantizeWeightsPass: ModelPass {
                 plan.skipped["\(op): fewer than \(options.minElements) elements", default: 0] += 1
                 continue
             }
-            let layout = chooseLayout(primaryUse)
+            var layout = chooseLayout(primaryUse)
             // Gather cannot read float8 data, and packed 4-bit rows need an even row length.
             let lookupsPossible = options.format != .fp8 && (!options.format.isSubByte || def.tensor.dims[1] % 2 == 0)
             let lookups = lookupsPossible
                 ? quantizable.filter { $0.1.kind == .lookup && gatheredForm(layout) != nil }.map(\.0) : []
-            let needsFull = uses.count > lookups.count || isGraphOutput(key.name, graph, key.path)
-            var required = max(options.format.minimumOpset, needsFull ? layout.minimumOpset : 10)
+            let isOutput = isGraphOutput(key.name, graph, key.path)
+            var form = chooseForm(primaryUse, op: op, dataType: def.tensor.dataType)
+            var dynamicUses: [WeightCatalog.Use] = []
+            var transposed = false
+            if form == .dynamic {
+                let nonLookup = uses.filter { u in !lookups.contains { $0.path == u.path && $0.node == u.node } }
+                let eligible = nonLookup.allSatisfy { dynamicEligible($0, rank: rank, graph: graph) }
+                let transB = nonLookup.map { $0.consumer.opType == GemmOp.opType && $0.consumer.intAttribute("transB", default: 0) != 0 }
+                if eligible && !isOutput && !nonLookup.isEmpty && Set(transB).count == 1 {
+                    dynamicUses = nonLookup
+                    transposed = transB[0]
+                    layout = options.perTensor ? .perTensor : .perChannel(1)   // per column of the stored [K, N]
+                } else {
+                    form = .folded
+                }
+            }
+            if form == .folded && layout.blockSize != nil { form = .dequantize }
+            let needsFull = form != .dynamic && (uses.count > lookups.count || isOutput)
+            // DequantizeLinear needs its format's and layout's opset; the integer MatMul ops need 10;
+            // the folded form is plain Cast and Mul.
+            var required: Int64
+            switch form {
+            case .dequantize: required = max(options.format.minimumOpset, needsFull ? layout.minimumOpset : 10)
+            case .dynamic: required = 10
+            case .folded: required = 1
+            }
             if def.tensor.dataType != .float { required = max(required, 19) }   // float16/bfloat16 scales
             if !lookups.isEmpty { required = max(required, lookupOpset(layout, current: opset)) }
-            plan.decisions.append(Decision(key: key, layout: layout, lookupUses: lookups, needsFullDequantize: needsFull,
-                                           opset: required, primaryOp: op))
+            plan.decisions.append(Decision(key: key, layout: layout, form: form, lookupUses: lookups, dynamicUses: dynamicUses,
+                                           needsFullDequantize: needsFull, opset: required, primaryOp: op,
+                                           transposeForDynamic: transposed))
             plan.requiredOpset = max(plan.requiredOpset, required)
         }
 
@@ -132,6 +182,43 @@ public struct QuantizeWeightsPass: ModelPass {
             }
         }
         return plan
+    }
+
+    /// The form for a weight whose first quantizable use is `use` (see `Int8Mode`).
+    private func chooseForm(_ use: WeightUse, op: String, dataType: DataType) -> WeightForm {
+        guard options.format == .int8 || options.format == .uint8 else { return .dequantize }
+        let dense = op == MatMulOp.opType || op == GemmOp.opType
+        switch options.int8Mode {
+        case .weightOnly: return .dequantize
+        case .folded: return .folded
+        case .dynamic, .auto: return dense && dataType == .float ? .dynamic : .folded
+        }
+    }
+
+    /// DynamicQuantizeLinear takes float32 activations; MatMulInteger multiplies 2-D weights; a
+    /// Gemm must be a plain A·B (+ C).
+    private func dynamicEligible(_ use: WeightCatalog.Use, rank: Int, graph: Graph) -> Bool {
+        let n = use.consumer
+        guard rank == 2, use.input == 1 else { return false }
+        if n.opType == GemmOp.opType {
+            guard n.intAttribute("transA", default: 0) == 0, (n.attribute("alpha")?.f ?? 1) == 1,
+                  (n.attribute("beta")?.f ?? 1) == 1 else { return false }
+        } else if n.opType != MatMulOp.opType {
+            return false
+        }
+        return elementTypes(graph, at: use.path).type(of: n.inputs[0]) == .float
+    }
+
+    /// Element types seen from the graph at `path` (types flow from enclosing graphs inward).
+    private func elementTypes(_ graph: Graph, at path: GraphPath) -> ElementTypes {
+        var types = ElementTypes(graph)
+        var g = graph
+        for step in path.steps {
+            let a = g.nodes[step.node].attributes[step.attribute]
+            g = step.graph < 0 ? a.g! : a.graphs[step.graph]
+            types = ElementTypes(g, outer: types)
+        }
+        return types
     }
 
     private func chooseLayout(_ use: WeightUse) -> QuantLayout {
@@ -158,7 +245,7 @@ public struct QuantizeWeightsPass: ModelPass {
         switch gatheredForm(layout) {
         case .blocked: return 21
         case .perTensor: return 10
-        default: return current >= 21 ? 21 : 10
+        default: return current >= 21 ? 21 : 1   // below 21: Gather, Cast and Mul
         }
     }
 

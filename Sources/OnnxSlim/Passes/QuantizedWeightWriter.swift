@@ -24,7 +24,13 @@ struct QuantizedWeightWriter {
         var removeInitializers: Set<String> = []
         /// Node index → the nodes that replace it (empty: removed).
         var replaceNodes: [Int: [Node]] = [:]
+        /// Node index → nodes inserted before it.
+        var insertBefore: [Int: [Node]] = [:]
     }
+
+    /// Activations quantized at run time, per graph: one DynamicQuantizeLinear each, placed before
+    /// the first node that reads it.
+    private var dynamicActivations: [GraphPath: [String: (first: Int, node: Node, outputs: [String])]] = [:]
 
     mutating func apply(_ decision: QuantizeWeightsPass.Decision, to graph: inout Graph, names: inout NameAllocator) throws {
         let path = decision.key.path
@@ -34,8 +40,13 @@ struct QuantizedWeightWriter {
             return node!.attribute("value")!.t!
         }
         let weightName = decision.key.name
-        let dims = original.dims.map { Int($0) }
-        let values = try TensorValues.floats(original, reader: reader)
+        var dims = original.dims.map { Int($0) }
+        var values = try TensorValues.floats(original, reader: reader)
+        if decision.transposeForDynamic {
+            // Gemm with transB = 1 keeps B as [N, K]; MatMulInteger wants [K, N].
+            values = Self.transposed(values, rows: dims[0], columns: dims[1])
+            dims = [dims[1], dims[0]]
+        }
         let q = values.withUnsafeBufferPointer {
             WeightQuantizer.quantize($0, dims: dims, format: options.format, layout: decision.layout, symmetric: options.symmetric)
         }
@@ -45,37 +56,59 @@ struct QuantizedWeightWriter {
             applyPackedTable(decision, q, scaleType: scaleType, names: &names, graph: graph)
             return
         }
+        if decision.form == .dynamic {
+            applyDynamic(decision, q, names: &names, graph: graph)
+            return
+        }
 
         let qName = names.fresh("\(weightName)_quantized")
         let sName = names.fresh("\(weightName)_scale")
         let zName = q.zeroPoints == nil ? nil : names.fresh("\(weightName)_zero_point")
+        // The folded form multiplies by scales shaped to broadcast along the channel axis.
+        let folded = decision.form == .folded
+        let scaleDims = folded ? Self.broadcastDims(decision.layout, rank: dims.count, dims: dims) : q.scaleDims.map(Int64.init)
         var added: [Tensor] = [
             TensorValues.tensor(qName, dims: original.dims, type: options.format.dataType, bytes: q.data),
-            TensorValues.tensor(sName, dims: q.scaleDims.map(Int64.init), floats: q.scales, as: scaleType),
+            TensorValues.tensor(sName, dims: scaleDims, floats: q.scales, as: scaleType),
         ]
         if let zName, let z = q.zeroPoints {
-            added.append(TensorValues.tensor(zName, dims: q.scaleDims.map(Int64.init), type: options.format.dataType, bytes: z))
+            if folded {
+                added.append(TensorValues.tensor(zName, dims: scaleDims, floats: Self.codes(z, options.format), as: scaleType))
+            } else {
+                added.append(TensorValues.tensor(zName, dims: scaleDims, type: options.format.dataType, bytes: z))
+            }
         }
 
         var e = edits[path] ?? GraphEdits()
         // The float original goes; a DequantizeLinear producing the same name takes its place
         // when anything but a rewritten lookup reads it.
-        var dequantize: Node? = nil
-        if decision.needsFullDequantize {
+        var dequantize: [Node]? = nil
+        if decision.needsFullDequantize && folded {
+            let wide = names.fresh("\(weightName)_widened")
+            var chain = [Node("Cast", inputs: [qName], outputs: [wide], name: names.fresh("\(weightName)/Cast"),
+                              attributes: [.int("to", Int64(scaleType.rawValue))])]
+            var codes = wide
+            if let zName {
+                codes = names.fresh("\(weightName)_centered")
+                chain.append(Node("Sub", inputs: [wide, zName], outputs: [codes], name: names.fresh("\(weightName)/Sub")))
+            }
+            chain.append(Node("Mul", inputs: [codes, sName], outputs: [weightName], name: names.fresh("\(weightName)/Mul")))
+            dequantize = chain
+        } else if decision.needsFullDequantize {
             var dq = Node("DequantizeLinear", inputs: [qName, sName] + (zName.map { [$0] } ?? []), outputs: [weightName],
                           name: names.fresh("\(weightName)/DequantizeLinear"))
             if let axis = decision.layout.axis { dq.attributes.append(.int("axis", Int64(axis))) }
             if let block = decision.layout.blockSize { dq.attributes.append(.int("block_size", Int64(block))) }
-            dequantize = dq
+            dequantize = [dq]
         }
         let constantIndex = try graph.withGraph(at: path) { g in
             g.nodes.firstIndex { $0.isConstant && $0.outputs.first == weightName }
         }
         if let constantIndex {
-            e.replaceNodes[constantIndex] = dequantize.map { [$0] } ?? []
+            e.replaceNodes[constantIndex] = dequantize ?? []
         } else {
             e.removeInitializers.insert(weightName)
-            if let dequantize { e.prepend.append(dequantize) }
+            if let dequantize { e.prepend += dequantize }
         }
         e.addInitializers += added
         bytesAfter += added.reduce(0) { $0 + $1.dataByteCount }
@@ -111,6 +144,83 @@ struct QuantizedWeightWriter {
         } else {
             edits[path] = e
         }
+    }
+
+    /// Dynamic form: every use becomes an integer MatMul on activations quantized at run time,
+    ///
+    ///     A → DynamicQuantizeLinear → (A_q, A_scale, A_zero) ─┐
+    ///     W_quantized ([K, N], per-column scale) ──────────── MatMulInteger → Cast → Mul(A_scale · W_scale) → Y
+    ///
+    /// the pattern onnxruntime fuses into its DynamicQuantizeMatMul kernel. The float weight goes.
+    private mutating func applyDynamic(_ decision: QuantizeWeightsPass.Decision, _ q: QuantizedTensor,
+                                       names: inout NameAllocator, graph: Graph) {
+        let weightName = decision.key.name
+        let qName = names.fresh("\(weightName)_quantized"), sName = names.fresh("\(weightName)_scale")
+        let zName = q.zeroPoints == nil ? nil : names.fresh("\(weightName)_zero_point")
+        var e = edits[decision.key.path] ?? GraphEdits()
+        e.addInitializers.append(TensorValues.tensor(qName, dims: q.dims.map(Int64.init), type: options.format.dataType, bytes: q.data))
+        e.addInitializers.append(TensorValues.tensor(sName, dims: q.scaleDims.map(Int64.init), floats: q.scales))
+        if let zName, let z = q.zeroPoints {
+            e.addInitializers.append(TensorValues.tensor(zName, dims: q.scaleDims.map(Int64.init), type: options.format.dataType, bytes: z))
+        }
+        bytesAfter += e.addInitializers.suffix(zName == nil ? 2 : 3).reduce(0) { $0 + $1.dataByteCount }
+        if let k = graph.nodesOf(decision.key.path).firstIndex(where: { $0.isConstant && $0.outputs.first == weightName }) {
+            e.replaceNodes[k] = []
+        } else {
+            e.removeInitializers.insert(weightName)
+        }
+        edits[decision.key.path] = e
+
+        for use in decision.dynamicUses {
+            let n = use.consumer
+            let activation = n.inputs[0]
+            let base = n.name.isEmpty ? n.outputs[0] : n.name
+            var perGraph = dynamicActivations[use.path] ?? [:]
+            var entry = perGraph[activation]
+            if entry == nil {
+                let outputs = [names.fresh("\(activation)_quantized"), names.fresh("\(activation)_scale"),
+                               names.fresh("\(activation)_zero_point")]
+                entry = (use.node, Node("DynamicQuantizeLinear", inputs: [activation], outputs: outputs,
+                                        name: names.fresh("\(activation)/DynamicQuantizeLinear")), outputs)
+            }
+            entry!.first = min(entry!.first, use.node)
+            perGraph[activation] = entry
+            dynamicActivations[use.path] = perGraph
+            let (aq, ascale, azero) = (entry!.outputs[0], entry!.outputs[1], entry!.outputs[2])
+            let integer = names.fresh("\(n.outputs[0])_int32"), wide = names.fresh("\(n.outputs[0])_float")
+            let scale = names.fresh("\(n.outputs[0])_scale")
+            let hasBias = n.opType == GemmOp.opType && n.inputs.count > 2 && !n.inputs[2].isEmpty
+            let product = hasBias ? names.fresh("\(n.outputs[0])_product") : n.outputs[0]
+            var nodes = [
+                Node("MatMulInteger", inputs: [aq, qName, azero] + (zName.map { [$0] } ?? []), outputs: [integer],
+                     name: names.fresh("\(base)/MatMulInteger")),
+                Node("Cast", inputs: [integer], outputs: [wide], name: names.fresh("\(base)/Cast"),
+                     attributes: [.int("to", Int64(DataType.float.rawValue))]),
+                Node("Mul", inputs: [ascale, sName], outputs: [scale], name: names.fresh("\(base)/scales")),
+                Node("Mul", inputs: [wide, scale], outputs: [product], name: names.fresh("\(base)/Mul")),
+            ]
+            if hasBias {
+                nodes.append(Node("Add", inputs: [product, n.inputs[2]], outputs: [n.outputs[0]], name: names.fresh("\(base)/Add")))
+            }
+            edits[use.path, default: GraphEdits()].replaceNodes[use.node] = nodes
+        }
+    }
+
+    static func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: values.count)
+        for r in 0..<rows { for c in 0..<columns { out[c * rows + r] = values[r * columns + c] } }
+        return out
+    }
+
+    /// Scale dims that broadcast against the weight: [C, 1, …] along the channel axis.
+    static func broadcastDims(_ layout: QuantLayout, rank: Int, dims: [Int]) -> [Int64] {
+        guard let axis = layout.axis else { return [] }
+        return [Int64(dims[axis])] + [Int64](repeating: 1, count: rank - 1 - axis)
+    }
+
+    /// Integer codes of packed 8-bit zero points as floats.
+    static func codes(_ bytes: [UInt8], _ format: QuantFormat) -> [Float] {
+        bytes.map { format == .int8 ? Float(Int8(bitPattern: $0)) : Float($0) }
     }
 
     /// A 4-bit embedding table read by lookups: stored as bytes, unpacked after gathering
@@ -239,10 +349,15 @@ struct QuantizedWeightWriter {
 
     /// Applies every collected edit.
     mutating func commit(into graph: inout Graph) {
+        for (path, activations) in dynamicActivations {
+            for (_, entry) in activations { edits[path, default: GraphEdits()].insertBefore[entry.first, default: []].append(entry.node) }
+        }
+        dynamicActivations = [:]
         for (path, e) in edits.sorted(by: { $0.key.depth > $1.key.depth }) {
             graph.withGraph(at: path) { g in
-                for index in e.replaceNodes.keys.sorted(by: >) {
-                    g.nodes.replaceSubrange(index...index, with: e.replaceNodes[index]!)
+                for index in Set(e.replaceNodes.keys).union(e.insertBefore.keys).sorted(by: >) {
+                    let replacement = e.replaceNodes[index] ?? [g.nodes[index]]
+                    g.nodes.replaceSubrange(index...index, with: (e.insertBefore[index] ?? []) + replacement)
                 }
                 g.initializers.removeAll { e.removeInitializers.contains($0.name) }
                 // A weight also listed as a graph input (IR 3 style) is no longer an initializer.

@@ -71,6 +71,23 @@ public struct ByteView: Hashable, Sendable, CustomStringConvertible {
 
     public var array: [UInt8] { withUnsafeBytes { Array($0) } }
 
+    /// Copies the bytes into `destination` (which holds at least `count` bytes). Bytes of a file
+    /// mapping are read with `pread`, so the file's pages are not faulted into this process.
+    public func copyBytes(to destination: UnsafeMutableRawPointer) throws {
+        guard count > 0 else { return }
+        if storage.fileDescriptor >= 0 {
+            var done = 0
+            while done < count {
+                let n = pread(storage.fileDescriptor, destination + done, count - done, off_t(offset + done))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw OnnxSlimError(.io, "reading weights failed: \(n == 0 ? "file shrank" : String(cString: strerror(errno)))") }
+                done += n
+            }
+        } else {
+            withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: count) }
+        }
+    }
+
     public static func == (a: ByteView, b: ByteView) -> Bool {
         a.count == b.count && a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in
             pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0 } }

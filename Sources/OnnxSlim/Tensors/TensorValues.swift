@@ -15,11 +15,17 @@ public enum TensorValues {
             guard let need = t.dataType.rawByteCount(elements: count), bytes.count == need else {
                 throw OnnxSlimError(.badInput, "tensor '\(t.name)' has \(bytes.count) bytes for \(count) \(t.dataType) values")
             }
-            return bytes.withUnsafeBytes { raw in
+            if t.dataType == .float {
+                // Straight into the result: one copy, and no file pages mapped in.
+                var out = [Float](repeating: 0, count: count)
+                try out.withUnsafeMutableBytes { try bytes.copyBytes(to: $0.baseAddress!) }
+                return out
+            }
+            var staged = [UInt8](repeating: 0, count: bytes.count)
+            try staged.withUnsafeMutableBytes { try bytes.copyBytes(to: $0.baseAddress!) }
+            return staged.withUnsafeBytes { raw in
                 var out = [Float](repeating: 0, count: count)
                 switch t.dataType {
-                case .float:
-                    out.withUnsafeMutableBytes { $0.copyMemory(from: raw) }
                 case .float16:
                     for k in 0..<count { out[k] = FloatFormats.float(float16: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)) }
                 case .bfloat16:

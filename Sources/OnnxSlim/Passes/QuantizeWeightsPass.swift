@@ -93,6 +93,7 @@ public struct QuantizeWeightsPass: ModelPass {
         let catalog = WeightCatalog(graph)
         var plan = Plan()
         var consideredUses = Set<String>()   // "path|node|input" of weight uses seen through definitions
+        var typesByGraph: [GraphPath: ElementTypes] = [:]
 
         for key in catalog.order {
             guard let def = catalog.definition(key) else { continue }
@@ -136,7 +137,7 @@ public struct QuantizeWeightsPass: ModelPass {
             var transposed = false
             if form == .dynamic {
                 let nonLookup = uses.filter { u in !lookups.contains { $0.path == u.path && $0.node == u.node } }
-                let eligible = nonLookup.allSatisfy { dynamicEligible($0, rank: rank, graph: graph) }
+                let eligible = nonLookup.allSatisfy { dynamicEligible($0, rank: rank, graph: graph, types: &typesByGraph) }
                 let transB = nonLookup.map { $0.consumer.opType == GemmOp.opType && $0.consumer.intAttribute("transB", default: 0) != 0 }
                 if eligible && !isOutput && !nonLookup.isEmpty && Set(transB).count == 1 {
                     dynamicUses = nonLookup
@@ -197,7 +198,8 @@ public struct QuantizeWeightsPass: ModelPass {
 
     /// DynamicQuantizeLinear takes float32 activations; MatMulInteger multiplies 2-D weights; a
     /// Gemm must be a plain A·B (+ C).
-    private func dynamicEligible(_ use: WeightCatalog.Use, rank: Int, graph: Graph) -> Bool {
+    private func dynamicEligible(_ use: WeightCatalog.Use, rank: Int, graph: Graph,
+                                 types: inout [GraphPath: ElementTypes]) -> Bool {
         let n = use.consumer
         guard rank == 2, use.input == 1 else { return false }
         if n.opType == GemmOp.opType {
@@ -206,7 +208,8 @@ public struct QuantizeWeightsPass: ModelPass {
         } else if n.opType != MatMulOp.opType {
             return false
         }
-        return elementTypes(graph, at: use.path).type(of: n.inputs[0]) == .float
+        if types[use.path] == nil { types[use.path] = elementTypes(graph, at: use.path) }
+        return types[use.path]!.type(of: n.inputs[0]) == .float
     }
 
     /// Element types seen from the graph at `path` (types flow from enclosing graphs inward).

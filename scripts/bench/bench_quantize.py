@@ -100,10 +100,16 @@ def convert(bin_, tool, extra, src, dst, runs):
     return res
 
 
-def op_counts(path):
+def graph_stats(path):
+    """Op counts, and bytes of float32 weights of >= 1024 elements (initializers or Constant nodes)."""
     m = onnx.load(path, load_external_data=False)
-    return collections.Counter((n.domain + "::" if n.domain not in ("", "ai.onnx") else "") + n.op_type
-                               for n in m.graph.node)
+    ops = collections.Counter((n.domain + "::" if n.domain not in ("", "ai.onnx") else "") + n.op_type
+                              for n in m.graph.node)
+    tensors = list(m.graph.initializer) + [a.t for n in m.graph.node if n.op_type == "Constant"
+                                           for a in n.attribute if a.name == "value"]
+    fl = sum(4 * int(np.prod(t.dims)) for t in tensors
+             if t.data_type == onnx.TensorProto.FLOAT and np.prod(t.dims) >= 1024)
+    return ops, fl
 
 
 def op_changes(base, new):
@@ -165,7 +171,7 @@ def bench_model(name, a):
     src = models.ensure(name, a.workdir)
     size = os.path.getsize(src)
     feeds = models.feeds(name)
-    base_ops = op_counts(src)
+    base_ops, _ = graph_stats(src)
     print(f"\n=== {MODEL_NAMES[name]}: {src}, {size / 1e6:.1f} MB, {len(feeds)} input sets", flush=True)
     out = {"model": name, "path": src, "bytes": size, "variants": {}}
     sessions, ref = {}, None
@@ -182,7 +188,8 @@ def bench_model(name, a):
                 out["variants"][key] = v
                 continue
         v["bytes"] = os.path.getsize(path)
-        v["ops"] = op_changes(base_ops, op_counts(path)) if tool else "-"
+        ops, v["float_weight_bytes"] = graph_stats(path)
+        v["ops"] = op_changes(base_ops, ops) if tool else "-"
         sess, outs, ev = evaluate(path, feeds, ref)
         v.update(ev)
         if key == "float":
@@ -231,6 +238,7 @@ def model_table(res):
             v["label"],
             num(v["bytes"] / 1e6 if "bytes" in v else None, "{:.2f}"),
             num(size / v["bytes"] if "bytes" in v else None, "{:.2f}x"),
+            num(v["float_weight_bytes"] / 1e6 if "float_weight_bytes" in v else None, "{:.2f}"),
             num(v.get("cos_min"), "{:.6f}"),
             " / ".join(f"{x:.1f}" for x in v["lat_ms"]) if "lat_ms" in v else "-",
             " / ".join(f"{x:.2f}x" for x in v["speed"]) if "speed" in v else "-",
@@ -239,7 +247,7 @@ def model_table(res):
             num(c["rss_bytes"] / size if "rss_bytes" in c else None, "{:.2f}x"),
             ("ERROR: " + v["error"].replace("\n", " ")[:400]) if "error" in v else v.get("ops", "-"),
         ])
-    md_table(["variant", "MB", "smaller", "cosine (min)", "latency ms r1 / r2", "speed vs float r1 / r2",
+    md_table(["variant", "MB", "smaller", "f32 weights MB", "cosine (min)", "latency ms r1 / r2", "speed vs float r1 / r2",
               "load ms", "convert s", "convert RSS / model", "graph changes (op: float->variant) / error"], rows)
 
 

@@ -92,8 +92,12 @@ final class OpsetUpgradeTests: XCTestCase {
         XCTAssertThrowsError(try upgrade(&gn, to: 21)) { error in
             XCTAssertTrue((error as? OnnxSlimError)?.message.contains("GroupNormalization 'gn'") ?? false)
         }
-        var old = model(Node("Relu", inputs: ["x"], outputs: ["y"]), opset: 6)
-        XCTAssertThrowsError(try upgrade(&old, to: 13))
+        var scan = model(Node("Scan", inputs: ["", "x"], outputs: ["y"], name: "scan"), opset: 8)
+        XCTAssertThrowsError(try upgrade(&scan, to: 9))
+        var legacy = model(Node("Add", inputs: ["x", "bias"], outputs: ["y"], name: "add",
+                                attributes: [.int("broadcast", 1), .int("axis", 1)]), opset: 6,
+                           extraInputs: [ValueInfo(name: "bias", type: .tensor(.float, [.fixed(3)]))])
+        XCTAssertEqual(try upgrade(&legacy, to: 7), ["bias_aligned = Unsqueeze(bias) {axes: [1, 2]}", "y = Add(x, bias_aligned)"])
     }
 
     /// Test case: subgraph nodes are upgraded too.

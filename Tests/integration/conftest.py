@@ -55,9 +55,16 @@ def summary_lines(request) -> list:
     return request.config.stash.setdefault(_SUMMARY_KEY, [])
 
 
+@pytest.fixture(scope="session")
+def session_summary_lines(pytestconfig) -> list:
+    """The same list as ``summary_lines``, for session-scoped fixtures that
+    add lines when they are torn down (e.g. a table built over many tests)."""
+    return pytestconfig.stash.setdefault(_SUMMARY_KEY, [])
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     lines = config.stash.get(_SUMMARY_KEY, [])
     if lines:
-        terminalreporter.section("onnx-slim round-trip summary")
+        terminalreporter.section("onnx-slim summary")
         for line in lines:
             terminalreporter.write_line(line)

@@ -231,8 +231,8 @@ _NP = {
 }
 
 
-def random_feed(session, model: onnx.ModelProto, seed: int = 0) -> dict:
-    """Random inputs: symbolic dims = 2, floats N(0,1), ints in [0, 10)."""
+def random_feed(session, model: onnx.ModelProto, seed: int = 0, int_high: int = 10) -> dict:
+    """Random inputs: symbolic dims = 2, floats N(0,1), ints in [0, int_high)."""
     rng = np.random.default_rng(seed)
     init_names = {i.name for i in model.graph.initializer}
     feed = {}
@@ -246,7 +246,7 @@ def random_feed(session, model: onnx.ModelProto, seed: int = 0) -> dict:
         if dtype == np.bool_:
             feed[inp.name] = rng.integers(0, 2, size=shape).astype(np.bool_)
         elif np.issubdtype(dtype, np.integer):
-            feed[inp.name] = rng.integers(0, 10, size=shape).astype(dtype)
+            feed[inp.name] = rng.integers(0, int_high, size=shape).astype(dtype)
         else:
             feed[inp.name] = rng.standard_normal(shape).astype(dtype)
     return feed
@@ -412,3 +412,144 @@ def _roundtrip_into(rt: RoundTrip, binary: str, model_path: str, corpus: bool, w
     d = bit_difference(want, got)
     if d:
         rt.failures.append(f"onnxruntime outputs differ: {d}")
+
+
+def close_difference(a, b, rtol: float = 1e-5, atol: float = 1e-6,
+                     where: str = "output") -> str | None:
+    """None when ``a`` and ``b`` (arrays, lists, dicts, None) match: same dtype
+    and shape, floats allclose(rtol, atol) with NaN == NaN, other types equal."""
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)) or len(a) != len(b):
+            return f"{where}: sequence structure differs"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = close_difference(x, y, rtol, atol, f"{where}[{i}]")
+            if d:
+                return d
+        return None
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not isinstance(a, dict) or not isinstance(b, dict) or a.keys() != b.keys():
+            return f"{where}: map keys differ"
+        for k in a:
+            d = close_difference(a[k], b[k], rtol, atol, f"{where}[{k!r}]")
+            if d:
+                return d
+        return None
+    if a is None or b is None:
+        return None if a is None and b is None else f"{where}: None vs value"
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return f"{where}: {a.dtype}{list(a.shape)} vs {b.dtype}{list(b.shape)}"
+    if a.dtype.kind in "fc":
+        if not np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True):
+            with np.errstate(invalid="ignore"):
+                err = np.nanmax(np.abs(a.astype(np.complex128) - b.astype(np.complex128)))
+            return f"{where}: not allclose (max |diff| {err:.3g})"
+        return None
+    if a.tolist() != b.tolist():
+        return f"{where}: values differ"
+    return None
+
+
+# --------------------------------------------------------------------------
+# one model's opset upgrade (runs in worker processes for the corpus)
+# --------------------------------------------------------------------------
+
+RANDOM_OPS = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
+              "Multinomial", "Bernoulli"}
+
+
+def default_opset(model: onnx.ModelProto) -> int | None:
+    for o in model.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            return o.version
+    return None
+
+
+@dataclass
+class OpsetUpgrade:
+    name: str
+    target: int
+    failures: list[str] = field(default_factory=list)
+    refused: str | None = None      # the one-line refusal message (exit 2)
+    upgraded: bool = False          # exit 0 and OUT written
+    checker_checked: bool = False   # IN passes check_model, so OUT must too
+    ort_compared: bool = False
+    mismatch: bool = False          # ORT outputs of OUT not close to IN's
+    notes: list[str] = field(default_factory=list)
+
+
+# exit 2 with one of these one-line messages is a deliberate refusal
+REFUSAL_PATTERNS = (r"cannot upgrade \S+", r"upgrading from below \d+ is not supported")
+
+
+def upgrade_one(binary: str, model_path: str, name: str, target: int,
+                work_root: str | None = None) -> OpsetUpgrade:
+    """Runs ``onnx-slim IN OUT --opset target``; checks a refusal is exit 2 with
+    a one-line message, otherwise that OUT declares ``target``, passes
+    onnx.checker full_check wherever IN does, and (where onnxruntime runs IN
+    deterministically on test_data_set_0) gives outputs allclose to IN's.
+    Failures are collected in the returned record, never raised."""
+    import re
+    r = OpsetUpgrade(name, target)
+    work = tempfile.mkdtemp(prefix="up-", dir=work_root)
+    try:
+        out = os.path.join(work, "out.onnx")
+        p = run_slim(binary, model_path, out, "--opset", target)
+        err = p.stderr.strip()
+        if p.returncode == 2 and any(re.search(pat, err) for pat in REFUSAL_PATTERNS):
+            if "\n" in err:
+                r.failures.append(f"refusal message is not one line: {err[:300]!r}")
+            r.refused = err
+            return r
+        if p.returncode != 0:
+            r.failures.append(f"convert --opset {target}: {describe_run(p)}")
+            return r
+        r.upgraded = True
+        got_model = onnx.load(out)
+        if default_opset(got_model) != target:
+            r.failures.append(f"OUT declares opset {default_opset(got_model)}, not {target}")
+        try:
+            onnx.checker.check_model(model_path, full_check=True)
+            in_ok = True
+        except Exception:  # noqa: BLE001 - IN is not checker-clean: nothing to compare
+            in_ok = False
+            r.notes.append("IN fails check_model")
+        if in_ok:
+            r.checker_checked = True
+            try:
+                onnx.checker.check_model(out, full_check=True)
+            except Exception as e:  # noqa: BLE001
+                r.failures.append(f"check_model passes for IN but fails for OUT: "
+                                  f"{str(e).strip().splitlines()[0][:250]}")
+        ref = _load(model_path)
+        ops = {n.op_type for g in iter_graphs(ref.graph) for n in g.node}
+        if ops & RANDOM_OPS:
+            r.notes.append("ort: random op, not compared")
+            return r
+        try:
+            sess = ort_session(model_path)
+            feed = corpus_feed(ref, os.path.dirname(model_path))
+            want = sess.run(None, feed)
+            again = sess.run(None, feed)
+        except Exception as e:  # noqa: BLE001 - ORT cannot run IN: nothing to compare
+            r.notes.append(f"ort: IN not runnable ({type(e).__name__})")
+            return r
+        if bit_difference(want, again) is not None:
+            r.notes.append("ort: IN is nondeterministic")
+            return r
+        r.ort_compared = True
+        try:
+            got = run_outputs(out, feed)
+        except Exception as e:  # noqa: BLE001
+            msg = str(e).strip().replace(work, "<tmp>").splitlines()[0][:250]
+            r.failures.append(f"onnxruntime runs IN but not OUT: {msg}")
+            return r
+        d = close_difference(want, got, 1e-5, 1e-6)
+        if d:
+            r.mismatch = True
+            r.failures.append(f"onnxruntime outputs differ: {d}")
+    except Exception as e:  # noqa: BLE001 - a crash of the checker itself is a failure too
+        r.failures.append(f"test harness error: {type(e).__name__}: {str(e)[:300]}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return r

@@ -16,17 +16,18 @@ CNN, a Paddle-style CNN whose weights are Constant nodes) it builds these varian
 
 and measures for each: file size; cosine similarity of every output vs. the float model on fixed
 seeded inputs (the minimum over inputs and outputs is reported); onnxruntime CPU latency with one
-intra-op thread (median of --runs runs after warm-up, in two interleaved rounds, the second in
-reverse order) and speed vs. float; conversion wall time of the whole process (Python start-up
+intra-op thread (median of --runs runs after warm-up, in two rounds, the second in reverse order;
+within a round the variants take turns, CHUNK runs at a time) and speed vs. float; conversion wall time of the whole process (Python start-up
 and imports included for onnxruntime's tools) and its peak RSS as a multiple of the float model's
 file size (child ru_maxrss read by a wrapper process, as in bench_io.py). Failures of either tool
 are recorded with their error text, never raised.
 
 Usage: python bench_quantize.py [--bin PATH] [--workdir DIR] [--models bert,yolo,paddle]
-                                [--runs N] [--conv-runs N] [--json-out FILE]
+                                [--runs N] [--min-seconds S] [--conv-runs N] [--json-out FILE]
 """
 import argparse
 import collections
+import hashlib
 import json
 import os
 import statistics
@@ -49,6 +50,7 @@ ORT_INT4 = ("import sys, onnx\n"
             "q = MatMulNBitsQuantizer(onnx.load(sys.argv[1]), block_size=32, is_symmetric=True)\n"
             "q.process()\n"
             "q.model.save_model_to_file(sys.argv[2], False)\n")
+CHUNK = 3  # latency runs per variant before switching to the next one (interleaving)
 MODEL_NAMES = {"bert": "BERT-style transformer (~90 MB, opset 17)",
                "yolo": "YOLO-style CNN (~7 M params, opset 17, 1x3x320x320)",
                "paddle": "Paddle-style CNN (Constant-node weights, opset 11, 1x3x224x224)"}
@@ -150,19 +152,22 @@ def evaluate(path, feeds, ref):
     return sess, outs, res
 
 
-def time_sessions(sessions, feed, runs, warmup=3, rounds=2):
-    """Interleaved rounds: each round times every session in turn (second round reversed)."""
+def time_sessions(sessions, feed, runs, warmup=3, rounds=2, chunk=None):
+    """Two rounds; within a round every session runs `chunk` times in turn until each has `runs`
+    samples, so all variants see the same background load. The second round goes in reverse order."""
+    chunk = chunk or CHUNK
     times = {k: [[] for _ in range(rounds)] for k in sessions}
     for r in range(rounds):
         order = list(sessions) if r % 2 == 0 else list(sessions)[::-1]
         for k in order:
-            s = sessions[k]
             for _ in range(warmup):
-                s.run(None, feed)
-            for _ in range(runs):
-                t = time.perf_counter()
-                s.run(None, feed)
-                times[k][r].append((time.perf_counter() - t) * 1e3)
+                sessions[k].run(None, feed)
+        while any(len(times[k][r]) < runs for k in order):
+            for k in order:
+                for _ in range(min(chunk, runs - len(times[k][r]))):
+                    t = time.perf_counter()
+                    sessions[k].run(None, feed)
+                    times[k][r].append((time.perf_counter() - t) * 1e3)
     return times
 
 
@@ -171,7 +176,7 @@ def bench_model(name, a):
     src = models.ensure(name, a.workdir)
     size = os.path.getsize(src)
     feeds = models.feeds(name)
-    base_ops, _ = graph_stats(src)
+    base_ops, base_fl = graph_stats(src)
     print(f"\n=== {MODEL_NAMES[name]}: {src}, {size / 1e6:.1f} MB, {len(feeds)} input sets", flush=True)
     out = {"model": name, "path": src, "bytes": size, "variants": {}}
     sessions, ref = {}, None
@@ -188,8 +193,15 @@ def bench_model(name, a):
                 out["variants"][key] = v
                 continue
         v["bytes"] = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            v["sha256"] = hashlib.sha256(fh.read()).hexdigest()
+        same = [k for k, o in out["variants"].items() if o.get("sha256") == v["sha256"]]
         ops, v["float_weight_bytes"] = graph_stats(path)
         v["ops"] = op_changes(base_ops, ops) if tool else "-"
+        if same:  # identical bytes: latency differences between the two are pure measurement noise
+            v["ops"] = f"(file identical to {same[0]}) " + v["ops"]
+        if tool and v["float_weight_bytes"] > 0.1 * base_fl:  # e.g. weights the tool did not rewrite
+            v["ops"] = f"{v['float_weight_bytes'] / 1e6:.1f} MB FLOAT32 WEIGHTS LEFT; " + v["ops"]
         sess, outs, ev = evaluate(path, feeds, ref)
         v.update(ev)
         if key == "float":
@@ -207,8 +219,16 @@ def bench_model(name, a):
         out["variants"][key] = v
     if "float" not in sessions:
         return out
-    print(f"[{name}] timing {len(sessions)} sessions: 2 interleaved rounds x {a.runs} runs", flush=True)
-    times = time_sessions(sessions, feeds[0], a.runs)
+    est = []
+    for _ in range(3):
+        t = time.perf_counter()
+        sessions["float"].run(None, feeds[0])
+        est.append(time.perf_counter() - t)
+    runs = max(a.runs, int(a.min_seconds / statistics.median(est)))  # more samples for fast models
+    out["runs_per_round"] = runs
+    print(f"[{name}] timing {len(sessions)} sessions: 2 rounds x {runs} runs, interleaved in chunks of {CHUNK}",
+          flush=True)
+    times = time_sessions(sessions, feeds[0], runs)
     ft = times["float"]
     for key, t in times.items():
         v = out["variants"][key]
@@ -247,7 +267,7 @@ def model_table(res):
             num(c["rss_bytes"] / size if "rss_bytes" in c else None, "{:.2f}x"),
             ("ERROR: " + v["error"].replace("\n", " ")[:400]) if "error" in v else v.get("ops", "-"),
         ])
-    md_table(["variant", "MB", "smaller", "f32 weights MB", "cosine (min)", "latency ms r1 / r2", "speed vs float r1 / r2",
+    md_table(["variant", "MB", "smaller", "f32 tensors MB (>=1K elts)", "cosine (min)", "latency ms r1 / r2", "speed vs float r1 / r2",
               "load ms", "convert s", "convert RSS / model", "graph changes (op: float->variant) / error"], rows)
 
 
@@ -263,14 +283,12 @@ def targets(results):
         def add(target, o, p, req, met):
             rows.append([target, name, o, p, req, "-" if met is None else ("yes" if met else "NO")])
 
-        ps = [p for p in peers if "bytes" in p]
-        if "bytes" in ours and ps:
-            best = min(p["bytes"] for p in ps)
-            add("int8 size <= quantize_dynamic", f"{ours['bytes'] / 1e6:.2f} MB", f"{best / 1e6:.2f} MB (smaller of pt/pc)",
-                "<=", ours["bytes"] <= best)
-        else:
-            add("int8 size <= quantize_dynamic", "n/a" if "bytes" not in ours else f"{ours['bytes'] / 1e6:.2f} MB",
-                "failed", "<=", None if "bytes" in ours else False)
+        for pk, pl in (("ort-dyn", "per_channel=False"), ("ort-dyn-pc", "per_channel=True")):
+            p = V.get(pk, {})
+            add(f"int8 size <= quantize_dynamic({pl})",
+                f"{ours['bytes'] / 1e6:.3f} MB" if "bytes" in ours else "failed",
+                f"{p['bytes'] / 1e6:.3f} MB" if "bytes" in p else "failed", "<=",
+                (ours["bytes"] <= p["bytes"] if "bytes" in p else None) if "bytes" in ours else False)
         pc = V.get("ort-dyn-pc", {})
         add("int8 cosine >= quantize_dynamic(per_channel)", f"{ours['cos_min']:.6f}" if ok(ours, "cos_min") else "n/a",
             f"{pc['cos_min']:.6f}" if ok(pc, "cos_min") else "failed", ">=",
@@ -320,6 +338,8 @@ def main():
     ap.add_argument("--workdir", default="/tmp/onnx-slim-bench")
     ap.add_argument("--models", default="bert,yolo,paddle")
     ap.add_argument("--runs", type=int, default=25, help="timed inference runs per round (>= 20)")
+    ap.add_argument("--min-seconds", type=float, default=2.0,
+                    help="raise the runs per round so that the float model runs at least this long")
     ap.add_argument("--conv-runs", type=int, default=3, help="timed conversions per variant (after 1 warm-up)")
     ap.add_argument("--json-out")
     a = ap.parse_args()
@@ -328,13 +348,14 @@ def main():
     floor = run_once(["/bin/true"])["maxrss_kb"] * 1024
     print(f"[env] onnx-slim {a.bin}; onnxruntime {ort.__version__}, onnx {onnx.__version__}, "
           f"numpy {np.__version__}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
-          f"latency: 1 intra-op thread, {a.runs} runs x 2 rounds after 3 warm-ups; conversion: median "
+          f"latency: 1 intra-op thread, 2 rounds x max({a.runs}, {a.min_seconds} s / float latency) runs (after 3 warm-ups) interleaved across variants in chunks of {CHUNK}; conversion: median "
           f"of {a.conv_runs} timed runs after 1 warm-up; wrapper RSS floor {floor / MIB:.1f} MiB")
     results = {}
     for name in a.models.split(","):
         results[name] = bench_model(name, a)
     for name, res in results.items():
-        print(f"\n### {MODEL_NAMES[name]} — float file {res['bytes'] / 1e6:.2f} MB\n")
+        print(f"\n### {MODEL_NAMES[name]} — float file {res['bytes'] / 1e6:.2f} MB, "
+              f"{res.get('runs_per_round', '-')} latency runs per round\n")
         model_table(res)
     print("\n### Targets (speed: pooled median over both rounds)\n")
     rows = targets(results)

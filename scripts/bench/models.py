@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from bench_io import HIDDEN, VOCAB, ensure_bert  # noqa: F401 - re-exported for bench_quantize
+from bench_io import VOCAB, ensure_bert
 
 YOLO_SIZE, PADDLE_SIZE = 320, 224
 GAIN = 2.25  # He gain tuned (with the residual adds) so that YOLO outputs stay O(1)

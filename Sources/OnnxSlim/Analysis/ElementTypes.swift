@@ -24,6 +24,7 @@ struct ElementTypes {
 
     private mutating func infer(_ node: Node) {
         guard let out = node.outputs.first, !out.isEmpty, types[out] == nil else { return }
+        if node.opType == "Constant", let t = node.attribute("value")?.t { ranks[out] = t.dims.count }
         let first = node.inputs.first.flatMap { types[$0] }
         let result: DataType?
         switch node.opType {

@@ -26,13 +26,38 @@ struct OpsetAdapters {
         var path: String
     }
 
-    /// (operator, version that changed it, adapter).
-    static let table: [(op: String, version: Int64, adapt: Adapter)] = [
+    /// (operator, version that changed it, adapter), in version order; "*" applies to every operator.
+    static let table: [(op: String, version: Int64, adapt: Adapter)] = (baseTable + reductionsTable + broadcastTable)
+        .sorted { $0.version < $1.version }
+
+    /// Opset 7 replaced the legacy `broadcast`/`axis` attributes with NumPy-style broadcasting.
+    static let broadcastTable: [(op: String, version: Int64, adapt: Adapter)] =
+        ["Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Greater", "Less"].map { op in
+            (op, Int64(7), { a, n, s in try a.legacyBroadcast(n, &s) } as Adapter)
+        }
+
+    static let reductionsTable: [(op: String, version: Int64, adapt: Adapter)] =
+        ["ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
+         "ReduceLogSumExp", "ReduceSumSquare"].map { op in
+            (op, Int64(18), { a, n, s in try a.attributesToInputs(n, [("axes", 1)], &s) } as Adapter)
+        }
+
+    static let baseTable: [(op: String, version: Int64, adapt: Adapter)] = [
+        ("Pad", 2, { a, n, s in [a.renameAttribute(n, "paddings", to: "pads")] }),
+        ("Concat", 4, { a, n, s in
+            n.attribute("axis") == nil ? [a.withAttribute(n, .int("axis", 1))] : [n] }),   // default was 1
+        ("Reshape", 5, { a, n, s in try a.attributesToInputs(n, [("shape", 1)], &s, asVector: true) }),
+        ("*", 6, { a, n, s in [a.dropAttributes(n, ["consumed_inputs"])] }),
+        ("Gemm", 7, { a, n, s in [a.dropAttributes(n, ["broadcast"])] }),
+        ("LSTM", 7, { a, n, s in [a.dropAttributes(n, ["output_sequence"])] }),
+        ("GRU", 7, { a, n, s in [a.dropAttributes(n, ["output_sequence"])] }),
+        ("RNN", 7, { a, n, s in [a.dropAttributes(n, ["output_sequence"])] }),
         ("BatchNormalization", 7, { a, n, s in [a.dropAttributes(n, ["is_test", "consumed_inputs"])] }),
         ("BatchNormalization", 9, { a, n, s in [a.dropAttributes(n, ["spatial"])] }),
         ("BatchNormalization", 14, { a, n, s in try a.batchNormTrainingOutputs(n, &s) }),
         ("Dropout", 7, { a, n, s in [a.dropAttributes(n, ["is_test"])] }),
         ("Dropout", 12, { a, n, s in try a.dropout(n, &s) }),
+        ("Upsample", 9, { a, n, s in try a.upsampleScalesToInput(n, &s) }),
         ("Upsample", 10, { a, n, s in try a.upsampleToResize(n, &s) }),
         ("Resize", 11, { a, n, s in try a.resize11(n, &s) }),
         ("Resize", 13, { a, n, s in try a.resize13(n, &s) }),
@@ -48,12 +73,18 @@ struct OpsetAdapters {
         ("Softmax", 13, { a, n, s in try a.softmax13(n, &s) }),
         ("LogSoftmax", 13, { a, n, s in try a.softmax13(n, &s) }),
         ("Hardmax", 13, { a, n, s in try a.softmax13(n, &s) }),
+        // RoiAlign-16 added coordinate_transformation_mode with a new default; keep the old meaning.
+        ("RoiAlign", 16, { a, n, s in
+            n.attribute("coordinate_transformation_mode") == nil
+                ? [a.withAttribute(n, .string("coordinate_transformation_mode", "output_half_pixel"))] : [n] }),
+        // Split-18 wants num_outputs when no split sizes are given.
+        ("Split", 18, { a, n, s in
+            n.inputs.count > 1 && !n.inputs[1].isEmpty ? [n] : [a.withAttribute(n, .int("num_outputs", Int64(n.outputs.count)))] }),
+        ("DFT", 20, { a, n, s in try a.dft20(n, &s) }),
+        ("GridSample", 20, { a, n, s in [a.gridSample20(n)] }),
         ("GroupNormalization", 21, { a, n, s in throw a.cannot(n, s, "its scale and bias changed meaning in opset 21") }),
         ("Scan", 9, { a, n, s in throw a.cannot(n, s, "Scan-8's batch axis has no opset-9 equivalent here") }),
-    ] + ["ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
-         "ReduceLogSumExp", "ReduceSumSquare"].map { op in
-        (op, Int64(18), { a, n, s in try a.attributesToInputs(n, [("axes", 1)], &s) } as Adapter)
-    }
+    ]
 
     /// Experimental operators ONNX removed; no adapter can keep them.
     static let removedOperators: Set<String> = [
@@ -81,9 +112,10 @@ struct OpsetAdapters {
             var current = [node]
             for entry in Self.table where entry.version > from && entry.version <= to {
                 current = try current.flatMap { n -> [Node] in
-                    guard n.opType == entry.op, n.isDefaultDomain else { return [n] }
-                    adapted[entry.op, default: 0] += 1
-                    return try entry.adapt(&self, n, &scope)
+                    guard entry.op == "*" || n.opType == entry.op, n.isDefaultDomain else { return [n] }
+                    let result = try entry.adapt(&self, n, &scope)
+                    if result != [n] { adapted[n.opType, default: 0] += 1 }
+                    return result
                 }
             }
             rewritten.append(contentsOf: current)
@@ -98,6 +130,19 @@ struct OpsetAdapters {
     }
 
     // MARK: - Helpers
+
+    func withAttribute(_ node: Node, _ attribute: Attribute) -> Node {
+        var n = node
+        n.attributes.removeAll { $0.name == attribute.name }
+        n.attributes.append(attribute)
+        return n
+    }
+
+    func renameAttribute(_ node: Node, _ old: String, to new: String) -> Node {
+        var n = node
+        for k in n.attributes.indices where n.attributes[k].name == old { n.attributes[k].name = new }
+        return n
+    }
 
     func dropAttributes(_ node: Node, _ names: Set<String>) -> Node {
         var n = node
@@ -202,8 +247,57 @@ struct OpsetAdapters {
         return [n]
     }
 
+    /// Before opset 7, `broadcast = 1` with `axis` aligned B's dimensions with A's starting at
+    /// `axis`; NumPy-style broadcasting aligns trailing dimensions, so B gets trailing 1s.
+    mutating func legacyBroadcast(_ node: Node, _ scope: inout Scope) throws -> [Node] {
+        var n = dropAttributes(node, ["broadcast", "axis"])
+        guard node.attribute("broadcast")?.i == 1, let axis = node.attribute("axis")?.i, node.inputs.count > 1 else { return [n] }
+        guard let rankA = scope.types.rank(of: node.inputs[0]), let rankB = scope.types.rank(of: node.inputs[1]) else {
+            throw cannot(node, scope, "legacy broadcasting along axis \(axis) needs the ranks of its inputs")
+        }
+        let a = axis < 0 ? Int64(rankA) + axis : axis
+        let trailing = Int64(rankA) - a - Int64(rankB)
+        guard trailing > 0 else { return [n] }
+        let expanded = names.fresh("\(node.inputs[1])_aligned")
+        let unsqueeze = Node("Unsqueeze", inputs: [node.inputs[1]], outputs: [expanded],
+                             name: names.fresh("\(node.name.isEmpty ? node.opType : node.name)/align"),
+                             attributes: [.ints("axes", Array(Int64(rankB)..<(Int64(rankB) + trailing)))])
+        n.inputs[1] = expanded
+        return [unsqueeze, n]
+    }
+
+    /// Upsample-9 takes its scales as an input.
+    mutating func upsampleScalesToInput(_ node: Node, _ scope: inout Scope) throws -> [Node] {
+        guard let scales = node.attribute("scales") else { return [node] }
+        var n = node
+        n.inputs = [node.inputs[0], constant(TensorValues.tensor("", dims: [Int64(scales.floats.count)], floats: scales.floats), for: node, "scales", &scope)]
+        n.attributes.removeAll { $0.name == "scales" }
+        return [n]
+    }
+
+    /// DFT-20 takes the axis as an input (same meaning, the default moved from 1 to -2).
+    mutating func dft20(_ node: Node, _ scope: inout Scope) throws -> [Node] {
+        var n = dropAttributes(node, ["axis"])
+        let axis = node.attribute("axis")?.i ?? 1
+        var inputs = node.inputs
+        while inputs.count < 2 { inputs.append("") }
+        inputs = Array(inputs.prefix(2)) + [constant(TensorValues.tensor("", dims: [], int64s: [axis]), for: node, "axis", &scope)]
+        n.inputs = inputs
+        return [n]
+    }
+
+    /// GridSample-20 renamed its modes (bilinear → linear, bicubic → cubic).
+    func gridSample20(_ node: Node) -> Node {
+        guard let mode = node.attribute("mode")?.stringValue else { return node }
+        let renamed = ["bilinear": "linear", "bicubic": "cubic"][mode] ?? mode
+        return withAttribute(node, .string("mode", renamed))
+    }
+
     /// Upsample (opset 7–9) is Resize-10 with the same meaning; opset 7–8 kept scales in an attribute.
     mutating func upsampleToResize(_ node: Node, _ scope: inout Scope) throws -> [Node] {
+        guard node.attribute("scales") != nil || node.inputs.count > 1 else {
+            throw cannot(node, scope, "it is the experimental Upsample without scales")
+        }
         var n = node
         n.opType = "Resize"
         if let scales = n.attribute("scales") {

@@ -12,9 +12,8 @@ public struct OpsetUpgradePass: ModelPass {
 
     public var name: String { "opset upgrade to \(target)" }
 
-    /// The oldest opset the adapters start from (older models carry broadcast attributes and
-    /// experimental ops with no faithful translation).
-    public static let oldestSupported: Int64 = 7
+    /// The oldest opset the adapters start from.
+    public static let oldestSupported: Int64 = 1
     /// The newest opset onnx-slim writes.
     public static let newestSupported: Int64 = 23
 

@@ -101,16 +101,31 @@ public struct QuantizeWeightsPass: ModelPass {
             let rank = def.tensor.dims.count
             var quantizable: [(WeightCatalog.Use, WeightUse)] = []
             var excluded = false
+            var parameterTable = false
+            let isExcluded = { (n: Node) in
+                options.excludeOps.contains(n.opType) || (exclude.map { n.name.contains($0) } ?? false)
+            }
             for use in uses {
+                // Readers through Transpose/Reshape/… count for exclusion (a tied LM head).
+                if catalog.indirectReaders(of: use).contains(where: { Operators.knowledge($0) != nil && isExcluded($0) }) {
+                    excluded = true
+                }
                 guard let op = Operators.knowledge(use.consumer), let wu = op.weightUse(use.consumer, weightRank: rank),
                       wu.input == use.input else { continue }
                 consideredUses.insert("\(use.path)|\(use.node)|\(use.input)")
-                if options.excludeOps.contains(use.consumer.opType)
-                    || (exclude.map { use.consumer.name.contains($0) } ?? false) {
+                if isExcluded(use.consumer) {
                     excluded = true
                     continue
                 }
+                if wu.kind == .lookup && catalog.feedsQuantizationParameters(use) {
+                    parameterTable = true
+                    continue
+                }
                 quantizable.append((use, wu))
+            }
+            if parameterTable && quantizable.isEmpty {
+                plan.skipped["Gather: table holds quantization parameters", default: 0] += 1
+                continue
             }
             guard let (primary, primaryUse) = quantizable.first else {
                 if excluded { plan.skipped["excluded", default: 0] += 1 }
@@ -126,7 +141,7 @@ public struct QuantizeWeightsPass: ModelPass {
                 plan.skipped["\(op): fewer than \(options.minElements) elements", default: 0] += 1
                 continue
             }
-            var layout = chooseLayout(primaryUse)
+            var layout = chooseLayout(primaryUse, dims: def.tensor.dims)
             // Gather cannot read float8 data, and packed 4-bit rows need an even row length.
             let lookupsPossible = options.format != .fp8 && (!options.format.isSubByte || def.tensor.dims[1] % 2 == 0)
             let lookups = lookupsPossible
@@ -224,10 +239,14 @@ public struct QuantizeWeightsPass: ModelPass {
         return types
     }
 
-    private func chooseLayout(_ use: WeightUse) -> QuantLayout {
+    private func chooseLayout(_ use: WeightUse, dims: [Int64]) -> QuantLayout {
         if options.perTensor { return .perTensor }
         switch options.format {
-        case .int4, .uint4: return .blocked(use.reductionAxis, options.blockSize)
+        case .int4, .uint4:
+            // Blocks need enough elements along the summed axis to pay for their scales
+            // (a depthwise or 3-channel Conv has a handful): per channel otherwise.
+            if dims[use.reductionAxis] < Int64(options.blockSize) { return .perChannel(use.channelAxis) }
+            return .blocked(use.reductionAxis, options.blockSize)
         default: return .perChannel(use.channelAxis)
         }
     }

@@ -229,7 +229,9 @@ struct QuantizedWeightWriter {
                                            scaleType: DataType, names: inout NameAllocator, graph: Graph) {
         let path = decision.key.path
         let weightName = decision.key.name
-        let rows = q.dims[0], width = q.dims[1], block = decision.layout.blockSize!
+        // A per-row layout is one block per row.
+        let rows = q.dims[0], width = q.dims[1], block = decision.layout.blockSize ?? width
+        let scaleDims: [Int64] = [Int64(rows), Int64(q.scales.count / rows)]
         let signed = options.format == .int4
         let tableName = names.fresh("\(weightName)_quantized_bytes")
         let scaleName = names.fresh("\(weightName)_scale")
@@ -238,8 +240,8 @@ struct QuantizedWeightWriter {
         let added = [
             TensorValues.tensor(tableName, dims: [Int64(rows), Int64(width / 2)], type: .uint8,
                                 bytes: NibbleUnpacking.offsetBinaryBytes(q.data, signed: signed)),
-            TensorValues.tensor(scaleName, dims: q.scaleDims.map(Int64.init), floats: q.scales, as: scaleType),
-            TensorValues.tensor(zeroName, dims: q.scaleDims.map(Int64.init), type: .uint8,
+            TensorValues.tensor(scaleName, dims: scaleDims, floats: q.scales, as: scaleType),
+            TensorValues.tensor(zeroName, dims: scaleDims, type: .uint8,
                                 bytes: NibbleUnpacking.offsetBinaryZeroPoints(q.zeroPoints, groups: groups, signed: signed)),
         ]
         bytesAfter += added.reduce(0) { $0 + $1.dataByteCount }

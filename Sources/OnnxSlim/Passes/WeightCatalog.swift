@@ -33,6 +33,10 @@ struct WeightCatalog {
     private(set) var producers: [Key: String] = [:]
     /// Definition keys in model order (deterministic output).
     private(set) var order: [Key] = []
+    /// Per graph: every value's readers as (node index, input index), and the nodes.
+    private(set) var readers: [Key: [(node: Int, input: Int)]] = [:]
+    private(set) var nodes: [GraphPath: [Node]] = [:]
+    private(set) var producerIndex: [Key: Int] = [:]
 
     struct Key: Hashable {
         var path: GraphPath
@@ -65,8 +69,11 @@ struct WeightCatalog {
             scopes[path] = names
         }
         graph.forEachGraph { g, path in
+            nodes[path] = g.nodes
             for (k, n) in g.nodes.enumerated() {
+                for o in n.outputs where !o.isEmpty { producerIndex[Key(path: path, name: o)] = k }
                 for (i, name) in n.inputs.enumerated() where !name.isEmpty {
+                    readers[Key(path: path, name: name), default: []].append((k, i))
                     if let key = resolve(name, from: path, scopes: scopes) {
                         uses[key, default: []].append(Use(path: path, node: k, input: i, consumer: n))
                     }
@@ -96,6 +103,46 @@ struct WeightCatalog {
     }
 
     func definition(_ key: Key) -> Definition? { definitions[key] }
+
+    /// The nodes of `path` reading `name`, with the input position.
+    func readers(of name: String, in path: GraphPath) -> [(node: Node, input: Int)] {
+        (readers[Key(path: path, name: name)] ?? []).map { (nodes[path]![$0.node], $0.input) }
+    }
+
+    /// The node of `path` producing `name`.
+    func producerNode(of name: String, in path: GraphPath) -> Node? {
+        producerIndex[Key(path: path, name: name)].map { nodes[path]![$0] }
+    }
+
+    /// True when a Gather's output is a quantization parameter of something else: a scale or
+    /// zero point of DequantizeLinear, or the factor/offset applied to widened integer rows
+    /// (Mul(Cast(…), ·), Sub(Cast(…), ·)). Such tables are not embeddings.
+    func feedsQuantizationParameters(_ use: Use) -> Bool {
+        guard let output = use.consumer.outputs.first else { return false }
+        return readers(of: output, in: use.path).contains { reader, input in
+            switch reader.opType {
+            case "DequantizeLinear": return input >= 1
+            case "Mul", "Sub":
+                guard input == 1, let first = producerNode(of: reader.inputs[0], in: use.path) else { return false }
+                return first.opType == "Cast" || (reader.opType == "Mul" && first.opType == "Sub")
+            default: return false
+            }
+        }
+    }
+
+    /// Operators that pass a weight through unchanged in meaning (layout or type only).
+    static let passThrough: Set<String> = ["Transpose", "Reshape", "Identity", "Flatten", "Squeeze", "Unsqueeze", "Cast"]
+
+    /// Nodes that read the weight through pass-through operators (a tied LM head reads the
+    /// embedding table through a Transpose), within the use's graph.
+    func indirectReaders(of use: Use, depth: Int = 4) -> [Node] {
+        guard depth > 0, use.input == 0, Self.passThrough.contains(use.consumer.opType),
+              let output = use.consumer.outputs.first else { return [] }
+        return readers(of: output, in: use.path).flatMap { reader, input -> [Node] in
+            let next = Use(path: use.path, node: 0, input: input, consumer: reader)
+            return [reader] + indirectReaders(of: next, depth: depth - 1)
+        }
+    }
     func uses(of key: Key) -> [Use] { uses[key] ?? [] }
 
     /// Definitions visible from `path` named `name`.

@@ -16,11 +16,12 @@ CNN, a Paddle-style CNN whose weights are Constant nodes) it builds these varian
 
 and measures for each: file size; cosine similarity of every output vs. the float model on fixed
 seeded inputs (the minimum over inputs and outputs is reported); onnxruntime CPU latency with one
-intra-op thread (median of --runs runs after warm-up, in two rounds, the second in reverse order;
-within a round the variants take turns, CHUNK runs at a time) and speed vs. float; conversion wall time of the whole process (Python start-up
-and imports included for onnxruntime's tools) and its peak RSS as a multiple of the float model's
-file size (child ru_maxrss read by a wrapper process, as in bench_io.py). Failures of either tool
-are recorded with their error text, never raised.
+intra-op thread (median of --runs runs after warm-up, in two rounds, the second in reverse
+order; within a round the variants take turns, CHUNK runs at a time) and speed vs. float;
+conversion wall time of the whole process (Python start-up and imports included for onnxruntime's
+tools) and its peak RSS as a multiple of the float model's file size (child ru_maxrss read by a
+wrapper process, as in bench_io.py). Failures of either tool are recorded with their error text,
+never raised.
 
 Usage: python bench_quantize.py [--bin PATH] [--workdir DIR] [--models bert,yolo,paddle]
                                 [--runs N] [--min-seconds S] [--conv-runs N] [--json-out FILE]
@@ -267,8 +268,9 @@ def model_table(res):
             num(c["rss_bytes"] / size if "rss_bytes" in c else None, "{:.2f}x"),
             ("ERROR: " + v["error"].replace("\n", " ")[:400]) if "error" in v else v.get("ops", "-"),
         ])
-    md_table(["variant", "MB", "smaller", "f32 tensors MB (>=1K elts)", "cosine (min)", "latency ms r1 / r2", "speed vs float r1 / r2",
-              "load ms", "convert s", "convert RSS / model", "graph changes (op: float->variant) / error"], rows)
+    md_table(["variant", "MB", "smaller", "f32 tensors MB (>=1K elts)", "cosine (min)", "latency ms r1 / r2",
+              "speed vs float r1 / r2", "load ms", "convert s", "convert RSS / model",
+              "graph changes (op: float->variant) / error"], rows)
 
 
 def targets(results):
@@ -309,7 +311,8 @@ def targets(results):
                 f"{min(pw):.2f} s (faster of pt/pc)" if pw else "failed",
                 ">= 10x", (min(pw) / oc["wall_s"] >= 10) if pw else None)
             add("int8 conversion peak RSS <= 1.5x model", f"{oc['rss_bytes'] / size:.2f}x",
-                "; ".join(f"{p['convert']['rss_bytes'] / size:.2f}x" for p in peers if "rss_bytes" in p.get("convert", {})),
+                "; ".join(f"{p['convert']['rss_bytes'] / size:.2f}x" for p in peers
+                          if "rss_bytes" in p.get("convert", {})),
                 "<= 1.5x", oc["rss_bytes"] / size <= 1.5)
         else:
             add("int8 conversion", "failed", "-", "-", False)
@@ -346,10 +349,15 @@ def main():
     a.bin = os.path.abspath(a.bin)
     os.makedirs(os.path.join(a.workdir, "quant"), exist_ok=True)
     floor = run_once(["/bin/true"])["maxrss_kb"] * 1024
-    print(f"[env] onnx-slim {a.bin}; onnxruntime {ort.__version__}, onnx {onnx.__version__}, "
-          f"numpy {np.__version__}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
-          f"latency: 1 intra-op thread, 2 rounds x max({a.runs}, {a.min_seconds} s / float latency) runs (after 3 warm-ups) interleaved across variants in chunks of {CHUNK}; conversion: median "
-          f"of {a.conv_runs} timed runs after 1 warm-up; wrapper RSS floor {floor / MIB:.1f} MiB")
+    with open(a.bin, "rb") as fh:  # the binary may be rebuilt by others: record which one ran
+        binary = {"path": a.bin, "sha256": hashlib.sha256(fh.read()).hexdigest(),
+                  "mtime": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(a.bin)))}
+    print(f"[env] onnx-slim {a.bin} (sha256 {binary['sha256'][:12]}, mtime {binary['mtime']}); "
+          f"onnxruntime {ort.__version__}, onnx {onnx.__version__}, numpy {np.__version__}; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}\n"
+          f"[env] latency: 1 intra-op thread, 2 rounds x max({a.runs}, {a.min_seconds} s / float latency) runs "
+          f"after 3 warm-ups, variants taking turns {CHUNK} runs at a time; conversion: median of "
+          f"{a.conv_runs} timed runs after 1 warm-up; wrapper RSS floor {floor / MIB:.1f} MiB")
     results = {}
     for name in a.models.split(","):
         results[name] = bench_model(name, a)
@@ -363,7 +371,7 @@ def main():
     print(f"\n[env] load average at end {os.getloadavg()[0]:.2f}")
     if a.json_out:
         with open(a.json_out, "w") as f:
-            json.dump({"binary": a.bin, "onnxruntime": ort.__version__, "runs": a.runs,
+            json.dump({"binary": binary, "onnxruntime": ort.__version__, "runs": a.runs,
                        "conv_runs": a.conv_runs, "rss_floor_bytes": floor, "results": results,
                        "targets": [dict(zip(["target", "model", "onnx-slim", "peer", "required", "met"], r))
                                    for r in rows]}, f, indent=1)

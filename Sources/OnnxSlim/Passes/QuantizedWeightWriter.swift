@@ -67,11 +67,14 @@ struct QuantizedWeightWriter {
         // The folded form multiplies by scales shaped to broadcast along the channel axis.
         let folded = decision.form == .folded
         let scaleDims = folded ? Self.broadcastDims(decision.layout, rank: dims.count, dims: dims) : q.scaleDims.map(Int64.init)
-        var added: [Tensor] = [
-            TensorValues.tensor(qName, dims: original.dims, type: options.format.dataType, bytes: q.data),
-            TensorValues.tensor(sName, dims: scaleDims, floats: q.scales, as: scaleType),
-        ]
-        if let zName, let z = q.zeroPoints {
+        // Row-scaled lookups read [rows, 1] scales; the folded whole-table form can share them
+        // (its scales broadcast the same way), a DequantizeLinear needs its own 1-D copy.
+        let rowForm = !decision.lookupUses.isEmpty && decision.layout.axis == 0 && decision.layout.blockSize == nil
+        let lookupsShareScales = rowForm && folded && useCastForm
+        let needsChannelScales = decision.needsFullDequantize || !rowForm || lookupsShareScales
+        var added: [Tensor] = [TensorValues.tensor(qName, dims: original.dims, type: options.format.dataType, bytes: q.data)]
+        if needsChannelScales { added.append(TensorValues.tensor(sName, dims: scaleDims, floats: q.scales, as: scaleType)) }
+        if let zName, let z = q.zeroPoints, needsChannelScales {
             if folded {
                 added.append(TensorValues.tensor(zName, dims: scaleDims, floats: Self.codes(z, options.format), as: scaleType))
             } else {
@@ -115,9 +118,8 @@ struct QuantizedWeightWriter {
 
         // Lookups: gather quantized rows and their scales, dequantize only those.
         if !decision.lookupUses.isEmpty {
-            let rowForm = decision.layout.axis == 0 && decision.layout.blockSize == nil
             var lookupScale = sName, lookupZero = zName
-            if rowForm {
+            if rowForm && !lookupsShareScales {
                 // Row scales as [rows, 1] so gathered scales broadcast over the row.
                 let rows = Int64(dims[0])
                 lookupScale = names.fresh("\(weightName)_row_scale")

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release 2>&1 | tail -1
+swift build -c release --static-swift-stdlib 2>&1 | tail -1
 mkdir -p demo-out
 .build/release/onnx-slim info testdata/transformer_block.onnx
 echo

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-python
-swift build -c release 2>&1 | tail -1
+swift build -c release --static-swift-stdlib 2>&1 | tail -1
 swift test 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)' 
 ONNX_SLIM_BIN="$PWD/.build/release/onnx-slim" .venv/bin/python -m pytest -q Tests/integration

@@ -79,19 +79,20 @@ public enum ExternalData {
     }
 }
 
-/// Maps external data files on demand, one mapping per file, to read tensor bytes.
-public final class ExternalDataReader {
+/// Maps external data files on demand, one mapping per file, to read tensor bytes. Safe to use
+/// from several threads.
+public final class ExternalDataReader: @unchecked Sendable {
     private var maps: [String: ByteStorage] = [:]
+    private let lock = Lock()
 
     public init() {}
 
     public func bytes(of source: ExternalDataSource) throws -> ByteView {
-        let storage: ByteStorage
-        if let s = maps[source.path] {
-            storage = s
-        } else {
-            storage = try MappedFile.map(source.path, displayName: source.path)
-            maps[source.path] = storage
+        let storage: ByteStorage = try lock.withLock {
+            if let s = maps[source.path] { return s }
+            let s = try MappedFile.map(source.path, displayName: source.path)
+            maps[source.path] = s
+            return s
         }
         guard source.offset + source.length <= storage.count else {
             throw OnnxSlimError.badInput(source.path, "external data shrank while reading")
@@ -100,5 +101,5 @@ public final class ExternalDataReader {
     }
 
     /// The mapped files (for kernel copies and releasing pages after use).
-    var regions: [FileRegion] { maps.values.compactMap(\.fileRegion) }
+    var regions: [FileRegion] { lock.withLock { maps.values.compactMap(\.fileRegion) } }
 }

@@ -23,7 +23,7 @@ final class OutputStream {
     /// File mappings whose bytes can be copied in the kernel and whose pages may be dropped.
     var fileRegions: [FileRegion] = []
     /// Chunks at least this large are copied file to file when they lie in a file mapping.
-    private let kernelCopyThreshold = 1 << 16
+    private let kernelCopyThreshold = 1 << 12
     /// First error raised inside a C callback (reported after packing).
     private(set) var failure: OnnxSlimError? = nil
     private(set) var bytesIn = 0
@@ -81,7 +81,22 @@ final class OutputStream {
             return
         }
         if used + count > capacity { flushBuffer() }
-        (buffer + used).copyMemory(from: data, byteCount: count)
+        if count >= 64, let region = region(containing: data, count) {
+            // Small weights of a mapped file: read them, so the mapping is never faulted in.
+            let offset = Int(UInt(bitPattern: Int(bitPattern: data)) - region.addresses.lowerBound)
+            var done = 0
+            while done < count {
+                let n = pread(region.fd, buffer + used + done, count - done, off_t(offset + done))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    failure = OnnxSlimError(.io, "\(displayName): reading the input failed: \(n == 0 ? "file shrank" : errnoText())")
+                    return
+                }
+                done += n
+            }
+        } else {
+            (buffer + used).copyMemory(from: data, byteCount: count)
+        }
         used += count
     }
 

@@ -32,7 +32,13 @@ public final class ByteStorage: @unchecked Sendable {
     public convenience init<C: Collection>(copying bytes: C) where C.Element == UInt8 {
         let n = bytes.count
         let p = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 64)
-        _ = UnsafeMutableRawBufferPointer(start: p, count: n).initializeMemory(as: UInt8.self, from: bytes)
+        let copied = bytes.withContiguousStorageIfAvailable { source -> Bool in
+            if let base = source.baseAddress, n > 0 { p.copyMemory(from: base, byteCount: n) }
+            return true
+        }
+        if copied == nil {
+            _ = UnsafeMutableRawBufferPointer(start: p, count: n).initializeMemory(as: UInt8.self, from: bytes)
+        }
         let address = Int(bitPattern: p)
         self.init(base: UnsafeRawPointer(p), count: n, release: {
             UnsafeMutableRawPointer(bitPattern: address)?.deallocate()

@@ -59,6 +59,8 @@ public struct QuantizeWeightsPass: ModelPass {
     /// One weight to quantize and how.
     struct Decision {
         var key: WeightCatalog.Key
+        /// The float weight and where it is defined.
+        var definition: WeightCatalog.Definition
         var layout: QuantLayout
         var form: WeightForm
         var lookupUses: [WeightCatalog.Use]
@@ -146,7 +148,7 @@ public struct QuantizeWeightsPass: ModelPass {
             let lookupsPossible = options.format != .fp8 && (!options.format.isSubByte || def.tensor.dims[1] % 2 == 0)
             let lookups = lookupsPossible
                 ? quantizable.filter { $0.1.kind == .lookup && gatheredForm(layout) != nil }.map(\.0) : []
-            let isOutput = isGraphOutput(key.name, graph, key.path)
+            let isOutput = catalog.graphOutputs.contains(key.name)
             var form = chooseForm(primaryUse, op: op, dataType: def.tensor.dataType)
             var dynamicUses: [WeightCatalog.Use] = []
             var transposed = false
@@ -174,7 +176,7 @@ public struct QuantizeWeightsPass: ModelPass {
             }
             if def.tensor.dataType != .float { required = max(required, 19) }   // float16/bfloat16 scales
             if !lookups.isEmpty { required = max(required, lookupOpset(layout, current: opset)) }
-            plan.decisions.append(Decision(key: key, layout: layout, form: form, lookupUses: lookups, dynamicUses: dynamicUses,
+            plan.decisions.append(Decision(key: key, definition: def, layout: layout, form: form, lookupUses: lookups, dynamicUses: dynamicUses,
                                            needsFullDequantize: needsFull, opset: required, primaryOp: op,
                                            transposeForDynamic: transposed))
             plan.requiredOpset = max(plan.requiredOpset, required)
@@ -271,12 +273,6 @@ public struct QuantizeWeightsPass: ModelPass {
         }
     }
 
-    private func isGraphOutput(_ name: String, _ graph: Graph, _ path: GraphPath) -> Bool {
-        var found = false
-        graph.forEachGraph { g, p in if path.encloses(p) && g.outputs.contains(where: { $0.name == name }) { found = true } }
-        return found
-    }
-
     public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
         let plan = try plan(model)
         let opset = model.opsetVersion() ?? 1
@@ -285,9 +281,13 @@ public struct QuantizeWeightsPass: ModelPass {
         }
         var names = NameAllocator(model)
         var rewriter = QuantizedWeightWriter(options: options, opset: opset, reader: context.reader)
+        // Quantize every weight first, in parallel (reads and arithmetic only), then edit the graph.
+        let quantized = try Parallel.map(plan.decisions) { decision in
+            try QuantizedWeightWriter.quantize(decision, options: options, reader: context.reader)
+        }
         var graph = model.mainGraph
-        for decision in plan.decisions {
-            try rewriter.apply(decision, to: &graph, names: &names)
+        for (decision, q) in zip(plan.decisions, quantized) {
+            try rewriter.apply(decision, q, to: &graph, names: &names)
         }
         rewriter.commit(into: &graph)
         model.mainGraph = graph

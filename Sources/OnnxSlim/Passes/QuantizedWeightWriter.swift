@@ -32,24 +32,28 @@ struct QuantizedWeightWriter {
     /// the first node that reads it.
     private var dynamicActivations: [GraphPath: [String: (first: Int, node: Node, outputs: [String])]] = [:]
 
-    mutating func apply(_ decision: QuantizeWeightsPass.Decision, to graph: inout Graph, names: inout NameAllocator) throws {
-        let path = decision.key.path
-        let original = try graph.withGraph(at: path) { g -> Tensor in
-            if let t = g.initializers.first(where: { $0.name == decision.key.name }) { return t }
-            let node = g.nodes.first { $0.isConstant && $0.outputs.first == decision.key.name }
-            return node!.attribute("value")!.t!
-        }
-        let weightName = decision.key.name
+    /// Reads and quantizes one weight (no graph access: runs in parallel for many weights).
+    static func quantize(_ decision: QuantizeWeightsPass.Decision, options: QuantizeWeightsPass.Options,
+                         reader: ExternalDataReader) throws -> QuantizedTensor {
+        let original = decision.definition.tensor
         var dims = original.dims.map { Int($0) }
         var values = try TensorValues.floats(original, reader: reader)
         if decision.transposeForDynamic {
             // Gemm with transB = 1 keeps B as [N, K]; MatMulInteger wants [K, N].
-            values = Self.transposed(values, rows: dims[0], columns: dims[1])
+            values = transposed(values, rows: dims[0], columns: dims[1])
             dims = [dims[1], dims[0]]
         }
-        let q = values.withUnsafeBufferPointer {
+        return values.withUnsafeBufferPointer {
             WeightQuantizer.quantize($0, dims: dims, format: options.format, layout: decision.layout, symmetric: options.symmetric)
         }
+    }
+
+    mutating func apply(_ decision: QuantizeWeightsPass.Decision, _ q: QuantizedTensor, to graph: inout Graph,
+                        names: inout NameAllocator) throws {
+        let path = decision.key.path
+        let original = decision.definition.tensor
+        let weightName = decision.key.name
+        let dims = q.dims
         let scaleType = original.dataType == .double ? DataType.float : original.dataType
         bytesBefore += original.dataByteCount
         if options.format.isSubByte && !decision.lookupUses.isEmpty {
@@ -104,9 +108,7 @@ struct QuantizedWeightWriter {
             if let block = decision.layout.blockSize { dq.attributes.append(.int("block_size", Int64(block))) }
             dequantize = [dq]
         }
-        let constantIndex = try graph.withGraph(at: path) { g in
-            g.nodes.firstIndex { $0.isConstant && $0.outputs.first == weightName }
-        }
+        let constantIndex = decision.definition.constantNodeIndex
         if let constantIndex {
             e.replaceNodes[constantIndex] = dequantize ?? []
         } else {
@@ -166,7 +168,7 @@ struct QuantizedWeightWriter {
             e.addInitializers.append(TensorValues.tensor(zName, dims: q.scaleDims.map(Int64.init), type: options.format.dataType, bytes: z))
         }
         bytesAfter += e.addInitializers.suffix(zName == nil ? 2 : 3).reduce(0) { $0 + $1.dataByteCount }
-        if let k = graph.nodesOf(decision.key.path).firstIndex(where: { $0.isConstant && $0.outputs.first == weightName }) {
+        if let k = decision.definition.constantNodeIndex {
             e.replaceNodes[k] = []
         } else {
             e.removeInitializers.insert(weightName)
@@ -249,7 +251,7 @@ struct QuantizedWeightWriter {
         bytesAfter += added.reduce(0) { $0 + $1.dataByteCount }
         var e = edits[path] ?? GraphEdits()
         e.addInitializers += added
-        let constantIndex = graph.nodesOf(path).firstIndex { $0.isConstant && $0.outputs.first == weightName }
+        let constantIndex = decision.definition.constantNodeIndex
         var full: [Node] = []
         if decision.needsFullDequantize {
             let constants = nibbleConstants(at: path, &e, &names)

@@ -16,6 +16,12 @@ struct WeightCatalog {
         var tensor: Tensor
         /// True when the graph also lists it as an input (IR < 4 style: an overridable default).
         var isGraphInput: Bool
+
+        /// The index of the defining Constant node, for Constant-node weights.
+        var constantNodeIndex: Int? {
+            if case .constantNode(let k) = origin { return k }
+            return nil
+        }
     }
 
     struct Use {
@@ -37,6 +43,8 @@ struct WeightCatalog {
     private(set) var readers: [Key: [(node: Int, input: Int)]] = [:]
     private(set) var nodes: [GraphPath: [Node]] = [:]
     private(set) var producerIndex: [Key: Int] = [:]
+    /// Names listed as outputs of any graph (names are unique across a model).
+    private(set) var graphOutputs = Set<String>()
 
     struct Key: Hashable {
         var path: GraphPath
@@ -70,6 +78,7 @@ struct WeightCatalog {
         }
         graph.forEachGraph { g, path in
             nodes[path] = g.nodes
+            for o in g.outputs { graphOutputs.insert(o.name) }
             for (k, n) in g.nodes.enumerated() {
                 for o in n.outputs where !o.isEmpty { producerIndex[Key(path: path, name: o)] = k }
                 for (i, name) in n.inputs.enumerated() where !name.isEmpty {

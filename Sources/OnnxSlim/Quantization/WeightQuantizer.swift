@@ -22,52 +22,30 @@ public enum WeightQuantizer {
     public static func quantize(_ values: UnsafeBufferPointer<Float>, dims: [Int], format: QuantFormat,
                                 layout: QuantLayout, symmetric: Bool = true) -> QuantizedTensor {
         let count = values.count
-        // Strides: element (o, a, i) with a along the axis, outer o before it, inner i after it.
-        let axis = layout.axis ?? 0
-        let length = layout.axis == nil ? 1 : dims[axis]
-        let inner = layout.axis == nil ? count : dims[(axis + 1)...].reduce(1, *)
-        let outer = layout.axis == nil ? 1 : dims[..<axis].reduce(1, *)
-        let block = layout.blockSize ?? 1
-        let blocksAlong = layout.blockSize.map { (length + $0 - 1) / $0 } ?? length
-        var scaleDims: [Int]
-        let groups: Int
-        if layout.axis == nil {
-            scaleDims = []
-            groups = 1
-        } else if layout.blockSize != nil {
-            scaleDims = dims
-            scaleDims[axis] = blocksAlong
-            groups = outer * blocksAlong * inner
-        } else {
-            scaleDims = [length]
-            groups = length
-        }
-        /// The group of element (o, a, i).
-        @inline(__always) func group(_ o: Int, _ a: Int, _ i: Int) -> Int {
-            if layout.axis == nil { return 0 }
-            if layout.blockSize != nil { return (o * blocksAlong + a / block) * inner + i }
-            return a
+        let x = values.baseAddress ?? UnsafePointer(bitPattern: 16)!
+        let (segments, groups) = QuantSegment.segments(dims: dims, layout: layout)
+        var scaleDims: [Int] = []
+        if let axis = layout.axis {
+            if let block = layout.blockSize {
+                scaleDims = dims
+                scaleDims[axis] = (dims[axis] + block - 1) / block
+            } else {
+                scaleDims = [dims[axis]]
+            }
         }
 
+        // Ranges per group.
         var lo = [Float](repeating: .infinity, count: groups)
         var hi = [Float](repeating: -.infinity, count: groups)
-        if layout.axis == nil {
-            for v in values { lo[0] = min(lo[0], v); hi[0] = max(hi[0], v) }
-        } else {
-            var k = 0
-            for o in 0..<outer {
-                for a in 0..<length {
-                    if layout.blockSize == nil {
-                        var l = lo[a], h = hi[a]
-                        for _ in 0..<inner { let v = values[k]; l = min(l, v); h = max(h, v); k += 1 }
-                        lo[a] = l; hi[a] = h
+        lo.withUnsafeMutableBufferPointer { lo in
+            hi.withUnsafeMutableBufferPointer { hi in
+                for s in segments {
+                    if s.stride == 0 {
+                        let (l, h) = QuantizeKernels.range(x + s.start, s.count)
+                        lo[s.group] = Swift.min(lo[s.group], l)
+                        hi[s.group] = Swift.max(hi[s.group], h)
                     } else {
-                        for i in 0..<inner {
-                            let g = group(o, a, i)
-                            let v = values[k]
-                            lo[g] = min(lo[g], v); hi[g] = max(hi[g], v)
-                            k += 1
-                        }
+                        QuantizeKernels.widen(x + s.start, s.count, lo.baseAddress! + s.group, hi.baseAddress! + s.group)
                     }
                 }
             }
@@ -75,65 +53,72 @@ public enum WeightQuantizer {
 
         // Scales and zero points per group.
         var scales = [Float](repeating: 1, count: groups)
-        var zeros = [Int](repeating: format.symmetricZeroPoint, count: groups)
+        var zeros = [Int32](repeating: Int32(format.symmetricZeroPoint), count: groups)
         for g in 0..<groups {
             let l = lo[g].isFinite ? lo[g] : 0, h = hi[g].isFinite ? hi[g] : 0
             if symmetric || format == .fp8 {
-                let amax = max(abs(l), abs(h))
+                let amax = Swift.max(abs(l), abs(h))
                 scales[g] = amax > 0 ? amax / format.symmetricMax : 1
             } else {
                 let (qmin, qmax) = format.range!
-                let rmin = min(l, 0), rmax = max(h, 0)
+                let rmin = Swift.min(l, 0), rmax = Swift.max(h, 0)
                 let s = rmax > rmin ? (rmax - rmin) / Float(qmax - qmin) : 1
                 scales[g] = s
-                zeros[g] = min(qmax, max(qmin, Int((Float(qmin) - rmin / s).rounded(.toNearestOrEven))))
+                zeros[g] = Int32(Swift.min(qmax, Swift.max(qmin, Int((Float(qmin) - rmin / s).rounded(.toNearestOrEven)))))
             }
         }
-
-        // Codes.
-        var bytes = [UInt8](repeating: 0, count: format.isSubByte ? (count + 1) / 2 : count)
         let inverse = scales.map { 1 / $0 }
-        bytes.withUnsafeMutableBufferPointer { out in
-            var k = 0
-            for o in 0..<outer {
-                for a in 0..<length {
-                    for i in 0..<inner {
-                        let g = group(o, a, i)
-                        let code = encode(values[k] * inverse[g], zero: zeros[g], format)
-                        if format.isSubByte {
-                            let nibble = code & 0x0F
-                            out[k >> 1] |= (k & 1 == 0) ? nibble : nibble << 4
+
+        // Codes, one byte each (4-bit codes are packed afterwards).
+        var codes = [UInt8](repeating: 0, count: count)
+        codes.withUnsafeMutableBufferPointer { out in
+            guard let out = out.baseAddress else { return }
+            if format == .fp8 {
+                for s in segments {
+                    for k in 0..<s.count {
+                        let g = s.group + s.stride * k
+                        out[s.start + k] = FloatFormats.e4m3fnBits(x[s.start + k] * inverse[g])
+                    }
+                }
+                return
+            }
+            let (qmin, qmax) = format.range!
+            inverse.withUnsafeBufferPointer { inv in
+                zeros.withUnsafeBufferPointer { zp in
+                    for s in segments {
+                        if s.stride == 0 {
+                            QuantizeKernels.encode(x + s.start, s.count, inverse: inv[s.group], zero: zp[s.group],
+                                                   qmin: Float(qmin), qmax: Float(qmax), out + s.start)
                         } else {
-                            out[k] = code
+                            QuantizeKernels.encode(x + s.start, s.count, inverse: inv.baseAddress! + s.group,
+                                                   zero: zp.baseAddress! + s.group, qmin: Float(qmin), qmax: Float(qmax), out + s.start)
                         }
-                        k += 1
                     }
                 }
             }
         }
+        let data = format.isSubByte ? packNibbles(codes) : codes
 
         var zeroPoints: [UInt8]? = nil
-        let needsZeroPoints = !(symmetric && format.symmetricZeroPoint == 0) && format != .fp8
-        if needsZeroPoints {
-            var packed = [UInt8](repeating: 0, count: format.isSubByte ? (groups + 1) / 2 : groups)
-            for g in 0..<groups {
-                let z = UInt8(truncatingIfNeeded: zeros[g])
-                if format.isSubByte { packed[g >> 1] |= (g & 1 == 0) ? (z & 0x0F) : (z & 0x0F) << 4 } else { packed[g] = z }
-            }
-            zeroPoints = packed
+        if !(symmetric && format.symmetricZeroPoint == 0) && format != .fp8 {
+            let z = zeros.map { UInt8(truncatingIfNeeded: $0) }
+            zeroPoints = format.isSubByte ? packNibbles(z) : z
         }
-        return QuantizedTensor(format: format, layout: layout, dims: dims, data: bytes, scales: scales,
+        return QuantizedTensor(format: format, layout: layout, dims: dims, data: data, scales: scales,
                                scaleDims: scaleDims, zeroPoints: zeroPoints)
     }
 
-    /// One code: the scaled value rounded, shifted by the zero point and clamped; fp8 is converted.
-    @inline(__always)
-    static func encode(_ scaled: Float, zero: Int, _ format: QuantFormat) -> UInt8 {
-        if format == .fp8 { return FloatFormats.e4m3fnBits(scaled) }
-        let (qmin, qmax) = format.range!
-        let r = scaled.rounded(.toNearestOrEven)
-        let q = r.isFinite ? min(Float(qmax), max(Float(qmin), r + Float(zero))) : Float(zero)
-        return UInt8(truncatingIfNeeded: Int(q))
+    /// Two 4-bit codes per byte, the first in the low nibble.
+    static func packNibbles(_ codes: [UInt8]) -> [UInt8] {
+        var packed = [UInt8](repeating: 0, count: (codes.count + 1) / 2)
+        codes.withUnsafeBufferPointer { c in
+            packed.withUnsafeMutableBufferPointer { p in
+                let pairs = c.count / 2
+                for k in 0..<pairs { p[k] = (c[2 * k] & 0x0F) | (c[2 * k + 1] << 4) }
+                if c.count % 2 == 1 { p[pairs] = c[c.count - 1] & 0x0F }
+            }
+        }
+        return packed
     }
 
     /// Dequantizes (for tests and error reports): x = (q - zero_point) × scale.

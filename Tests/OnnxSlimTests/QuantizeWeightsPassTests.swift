@@ -123,7 +123,8 @@ final class QuantizeWeightsPassTests: XCTestCase {
         _ = try run(&m, .int8)
         let text = lines(m)
         XCTAssertTrue(text.contains("e_quantized_rows = Gather(table_quantized, ids) {axis: 0}"), text.joined(separator: "\n"))
-        XCTAssertTrue(text.contains("table_row_scale: float32[100,1]"))
+        XCTAssertTrue(text.contains("table_scale: float32[100,1]"), "one [rows, 1] scale serves lookups and the folded table")
+        XCTAssertFalse(text.contains { $0.hasPrefix("table_row_scale") })
         XCTAssertTrue(text.contains { $0.hasPrefix("e = Mul(") })
         XCTAssertFalse(text.contains { $0.contains("DequantizeLinear") }, "only gathered rows are widened")
     }

@@ -252,13 +252,14 @@ def random_feed(session, model: onnx.ModelProto, seed: int = 0, int_high: int = 
     return feed
 
 
-def bit_difference(a, b, where: str = "output") -> str | None:
-    """None when ``a`` and ``b`` (arrays, lists, dicts, None) are bit-identical."""
+def _walk_difference(a, b, leaf, where: str) -> str | None:
+    """Walks nested outputs (sequences, maps, None, arrays) and returns the first
+    difference; arrays of equal dtype and shape are compared by ``leaf``."""
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)) or len(a) != len(b):
             return f"{where}: sequence structure differs"
         for i, (x, y) in enumerate(zip(a, b)):
-            d = bit_difference(x, y, f"{where}[{i}]")
+            d = _walk_difference(x, y, leaf, f"{where}[{i}]")
             if d:
                 return d
         return None
@@ -266,7 +267,7 @@ def bit_difference(a, b, where: str = "output") -> str | None:
         if not isinstance(a, dict) or not isinstance(b, dict) or a.keys() != b.keys():
             return f"{where}: map keys differ"
         for k in a:
-            d = bit_difference(a[k], b[k], f"{where}[{k!r}]")
+            d = _walk_difference(a[k], b[k], leaf, f"{where}[{k!r}]")
             if d:
                 return d
         return None
@@ -275,13 +276,15 @@ def bit_difference(a, b, where: str = "output") -> str | None:
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype != b.dtype or a.shape != b.shape:
         return f"{where}: {a.dtype}{list(a.shape)} vs {b.dtype}{list(b.shape)}"
-    if a.dtype == object:
-        same = a.tolist() == b.tolist()
-    else:
-        same = a.tobytes() == b.tobytes()
-    if not same:
-        return f"{where}: values differ (not bit-identical)"
-    return None
+    return leaf(a, b, where)
+
+
+def bit_difference(a, b, where: str = "output") -> str | None:
+    """None when ``a`` and ``b`` (arrays, lists, dicts, None) are bit-identical."""
+    def leaf(x, y, w):
+        same = x.tolist() == y.tolist() if x.dtype == object else x.tobytes() == y.tobytes()
+        return None if same else f"{w}: values differ (not bit-identical)"
+    return _walk_difference(a, b, leaf, where)
 
 
 def run_outputs(path: str, feed: dict):
@@ -418,36 +421,15 @@ def close_difference(a, b, rtol: float = 1e-5, atol: float = 1e-6,
                      where: str = "output") -> str | None:
     """None when ``a`` and ``b`` (arrays, lists, dicts, None) match: same dtype
     and shape, floats allclose(rtol, atol) with NaN == NaN, other types equal."""
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)) or len(a) != len(b):
-            return f"{where}: sequence structure differs"
-        for i, (x, y) in enumerate(zip(a, b)):
-            d = close_difference(x, y, rtol, atol, f"{where}[{i}]")
-            if d:
-                return d
-        return None
-    if isinstance(a, dict) or isinstance(b, dict):
-        if not isinstance(a, dict) or not isinstance(b, dict) or a.keys() != b.keys():
-            return f"{where}: map keys differ"
-        for k in a:
-            d = close_difference(a[k], b[k], rtol, atol, f"{where}[{k!r}]")
-            if d:
-                return d
-        return None
-    if a is None or b is None:
-        return None if a is None and b is None else f"{where}: None vs value"
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return f"{where}: {a.dtype}{list(a.shape)} vs {b.dtype}{list(b.shape)}"
-    if a.dtype.kind in "fc":
-        if not np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True):
+    def leaf(x, y, w):
+        if x.dtype.kind in "fc":
+            if np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True):
+                return None
             with np.errstate(invalid="ignore"):
-                err = np.nanmax(np.abs(a.astype(np.complex128) - b.astype(np.complex128)))
-            return f"{where}: not allclose (max |diff| {err:.3g})"
-        return None
-    if a.tolist() != b.tolist():
-        return f"{where}: values differ"
-    return None
+                err = np.nanmax(np.abs(x.astype(np.complex128) - y.astype(np.complex128)))
+            return f"{w}: not allclose (max |diff| {err:.3g})"
+        return None if x.tolist() == y.tolist() else f"{w}: values differ"
+    return _walk_difference(a, b, leaf, where)
 
 
 # --------------------------------------------------------------------------

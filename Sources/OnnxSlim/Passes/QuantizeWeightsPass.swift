@@ -76,6 +76,8 @@ public struct QuantizeWeightsPass: ModelPass {
     struct Plan {
         var decisions: [Decision] = []
         var skipped: [String: Int] = [:]
+        /// Weights written in another form than asked, and why.
+        var notes: [String: Int] = [:]
         var requiredOpset: Int64 = 0
     }
 
@@ -165,6 +167,9 @@ public struct QuantizeWeightsPass: ModelPass {
                 }
             }
             if form == .folded && layout.blockSize != nil { form = .dequantize }
+            if options.int8Mode == .dynamic && form != .dynamic {
+                plan.notes["\(op): \(form == .folded ? "folded" : "dequantized") (the dynamic form is for 2-D MatMul/Gemm weights)", default: 0] += 1
+            }
             let needsFull = form != .dynamic && (uses.count > lookups.count || isOutput)
             // DequantizeLinear needs its format's and layout's opset; the integer MatMul ops need 10;
             // the folded form is plain Cast and Mul.
@@ -282,11 +287,17 @@ public struct QuantizeWeightsPass: ModelPass {
         var names = NameAllocator(model)
         var rewriter = QuantizedWeightWriter(options: options, opset: opset, reader: context.reader)
         // Quantize every weight first, in parallel (reads and arithmetic only), then edit the graph.
-        let quantized = try Parallel.map(plan.decisions) { decision in
-            try QuantizedWeightWriter.quantize(decision, options: options, reader: context.reader)
+        // In parallel when there is enough work to pay for a second weight in memory at once.
+        let weightBytes = plan.decisions.reduce(0) { $0 + $1.definition.tensor.dataByteCount }
+        let quantize = { (decision: Decision) in
+            try QuantizedWeightWriter.quantize(decision, options: self.options, reader: context.reader)
         }
+        var quantized: [QuantizedTensor?] = weightBytes > 64 << 20
+            ? try Parallel.map(plan.decisions, quantize) : try plan.decisions.map(quantize)
         var graph = model.mainGraph
-        for (decision, q) in zip(plan.decisions, quantized) {
+        for (k, decision) in plan.decisions.enumerated() {
+            let q = quantized[k]!
+            quantized[k] = nil   // the graph takes its own copy: hold each weight once
             try rewriter.apply(decision, q, to: &graph, names: &names)
         }
         rewriter.commit(into: &graph)
@@ -299,6 +310,7 @@ public struct QuantizeWeightsPass: ModelPass {
                 .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             summary.append("\(plan.decisions.count) weights (\(byOp)), \(Formatting.bytes(rewriter.bytesBefore)) → \(Formatting.bytes(rewriter.bytesAfter))")
             if rewriter.lookups > 0 { summary.append("\(rewriter.lookups) embedding lookups dequantize only gathered rows") }
+            summary += plan.notes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         }
         let skipped = plan.skipped.sorted { $0.value > $1.value }.map { (reason: $0.key, count: $0.value) }
         return PassOutcome(name: name, changed: !plan.decisions.isEmpty, summary: summary, skipped: skipped)

@@ -37,6 +37,12 @@ struct QuantizedWeightWriter {
                          reader: ExternalDataReader) throws -> QuantizedTensor {
         let original = decision.definition.tensor
         var dims = original.dims.map { Int($0) }
+        if original.dataType == .float, !decision.transposeForDynamic, let count = original.elementCount,
+           let bytes = try TensorValues.rawBytes(original, reader: reader), bytes.count == count * 4 {
+            // Streamed from the file in chunks: no full float copy of the weight.
+            return try WeightQuantizer.quantize(FloatSource.raw(bytes, count: count), dims: dims, format: options.format,
+                                                layout: decision.layout, symmetric: options.symmetric)
+        }
         var values = try TensorValues.floats(original, reader: reader)
         if decision.transposeForDynamic {
             // Gemm with transB = 1 keeps B as [N, K]; MatMulInteger wants [K, N].

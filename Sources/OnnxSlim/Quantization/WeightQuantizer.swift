@@ -21,8 +21,16 @@ public enum WeightQuantizer {
     /// Quantizes `values` of shape `dims`.
     public static func quantize(_ values: UnsafeBufferPointer<Float>, dims: [Int], format: QuantFormat,
                                 layout: QuantLayout, symmetric: Bool = true) -> QuantizedTensor {
-        let count = values.count
-        let x = values.baseAddress ?? UnsafePointer(bitPattern: 16)!
+        let base = values.baseAddress ?? UnsafePointer(bitPattern: 16)!
+        let source = FloatSource(count: values.count, chunk: max(values.count, 1)) { range, _ in base + range.lowerBound }
+        return try! quantize(source, dims: dims, format: format, layout: layout, symmetric: symmetric)
+    }
+
+    /// Quantizes values read from `source` chunk by chunk (two passes: ranges, then codes), so a
+    /// weight never has to be in memory as floats all at once.
+    public static func quantize(_ source: FloatSource, dims: [Int], format: QuantFormat,
+                                layout: QuantLayout, symmetric: Bool = true) throws -> QuantizedTensor {
+        let count = source.count
         let (segments, groups) = QuantSegment.segments(dims: dims, layout: layout)
         var scaleDims: [Int] = []
         if let axis = layout.axis {
@@ -37,15 +45,15 @@ public enum WeightQuantizer {
         // Ranges per group.
         var lo = [Float](repeating: .infinity, count: groups)
         var hi = [Float](repeating: -.infinity, count: groups)
-        lo.withUnsafeMutableBufferPointer { lo in
-            hi.withUnsafeMutableBufferPointer { hi in
-                for s in segments {
-                    if s.stride == 0 {
-                        let (l, h) = QuantizeKernels.range(x + s.start, s.count)
-                        lo[s.group] = Swift.min(lo[s.group], l)
-                        hi[s.group] = Swift.max(hi[s.group], h)
+        try lo.withUnsafeMutableBufferPointer { lo in
+            try hi.withUnsafeMutableBufferPointer { hi in
+                try source.forEachPiece(of: segments) { x, n, group, stride in
+                    if stride == 0 {
+                        let (l, h) = QuantizeKernels.range(x, n)
+                        lo[group] = Swift.min(lo[group], l)
+                        hi[group] = Swift.max(hi[group], h)
                     } else {
-                        QuantizeKernels.widen(x + s.start, s.count, lo.baseAddress! + s.group, hi.baseAddress! + s.group)
+                        QuantizeKernels.widen(x, n, lo.baseAddress! + group, hi.baseAddress! + group)
                     }
                 }
             }
@@ -71,27 +79,24 @@ public enum WeightQuantizer {
 
         // Codes, one byte each (4-bit codes are packed afterwards).
         var codes = [UInt8](repeating: 0, count: count)
-        codes.withUnsafeMutableBufferPointer { out in
+        try codes.withUnsafeMutableBufferPointer { out in
             guard let out = out.baseAddress else { return }
             if format == .fp8 {
-                for s in segments {
-                    for k in 0..<s.count {
-                        let g = s.group + s.stride * k
-                        out[s.start + k] = FloatFormats.e4m3fnBits(x[s.start + k] * inverse[g])
-                    }
+                try source.forEachPiece(of: segments) { x, n, group, stride, at in
+                    for k in 0..<n { out[at + k] = FloatFormats.e4m3fnBits(x[k] * inverse[group + stride * k]) }
                 }
                 return
             }
             let (qmin, qmax) = format.range!
-            inverse.withUnsafeBufferPointer { inv in
-                zeros.withUnsafeBufferPointer { zp in
-                    for s in segments {
-                        if s.stride == 0 {
-                            QuantizeKernels.encode(x + s.start, s.count, inverse: inv[s.group], zero: zp[s.group],
-                                                   qmin: Float(qmin), qmax: Float(qmax), out + s.start)
+            try inverse.withUnsafeBufferPointer { inv in
+                try zeros.withUnsafeBufferPointer { zp in
+                    try source.forEachPiece(of: segments) { x, n, group, stride, at in
+                        if stride == 0 {
+                            QuantizeKernels.encode(x, n, inverse: inv[group], zero: zp[group],
+                                                   qmin: Float(qmin), qmax: Float(qmax), out + at)
                         } else {
-                            QuantizeKernels.encode(x + s.start, s.count, inverse: inv.baseAddress! + s.group,
-                                                   zero: zp.baseAddress! + s.group, qmin: Float(qmin), qmax: Float(qmax), out + s.start)
+                            QuantizeKernels.encode(x, n, inverse: inv.baseAddress! + group, zero: zp.baseAddress! + group,
+                                                   qmin: Float(qmin), qmax: Float(qmax), out + at)
                         }
                     }
                 }

@@ -33,7 +33,9 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let clock = ContinuousClock()
         let start = clock.now
+        MemoryTrace.mark("start")
         let loaded = try ModelLoader.load(input)
+        MemoryTrace.mark("loaded")
         let before = ModelSummary(loaded)
         var model = loaded.model
         let context = PassContext()
@@ -41,6 +43,7 @@ struct ConvertCommand: ParsableCommand {
         for pass in try quantization.passes(for: model) {
             let outcome = try pass.run(&model, context)
             passes.append(outcome.line)
+            MemoryTrace.mark("after \(pass.name)")
         }
 
         var options = ModelSaver.Options()
@@ -50,6 +53,7 @@ struct ConvertCommand: ParsableCommand {
         options.progress = { done, total in progress.update("writing \(output)", done: done, total: total) }
         let result = try ModelSaver.save(model, to: output, input: loaded, options: options)
         progress.finish()
+        MemoryTrace.mark("saved")
         let after = ModelSummary(model_: model, savedAs: result)
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18

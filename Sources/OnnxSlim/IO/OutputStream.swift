@@ -15,7 +15,7 @@ final class OutputStream {
     private let fd: Int32
     private let displayName: String
     private var buffer: UnsafeMutableRawPointer
-    private let capacity = 1 << 20
+    private let capacity = 1 << 18
     private var used = 0
     private var cctx: OpaquePointer? = nil
     private var zstdOut: UnsafeMutableRawPointer? = nil

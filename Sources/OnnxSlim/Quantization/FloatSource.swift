@@ -17,9 +17,9 @@ public struct FloatSource {
         self.elements = elements
     }
 
-    /// float32 raw bytes of a tensor: read from the file through a 1 MiB buffer.
+    /// float32 raw bytes of a tensor: read from the file through a 256 KiB buffer.
     static func raw(_ bytes: ByteView, count: Int) -> FloatSource {
-        FloatSource(count: count, chunk: 1 << 18, needsBuffer: true) { range, buffer in
+        FloatSource(count: count, chunk: 1 << 16, needsBuffer: true) { range, buffer in
             let slice = ByteView(storage: bytes.storage, offset: bytes.offset + range.lowerBound * 4, count: range.count * 4)
             try slice.copyBytes(to: UnsafeMutableRawPointer(buffer!))
             return UnsafePointer(buffer!)

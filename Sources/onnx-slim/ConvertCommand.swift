@@ -42,6 +42,7 @@ struct ConvertCommand: ParsableCommand {
         var passes: [String] = []
         for pass in try quantization.passes(for: model) {
             let outcome = try pass.run(&model, context)
+            context.changedSoFar = context.changedSoFar || outcome.changed
             passes.append(outcome.line)
             MemoryTrace.mark("after \(pass.name)")
         }

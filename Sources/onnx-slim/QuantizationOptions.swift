@@ -27,6 +27,9 @@ struct QuantizationOptions: ParsableArguments {
     @Option(help: "Leave these op types in float (comma-separated, e.g. Conv,Gather).")
     var excludeOps: String?
 
+    @Flag(help: "After quantizing, keep scales, biases and normalization parameters float32 (default: float16 where every value fits, widened at load).")
+    var keepFloat32 = false
+
     @Option(help: "Leave weights with fewer elements than this in float.")
     var minElements: Int = 16
 
@@ -68,6 +71,11 @@ struct QuantizationOptions: ParsableArguments {
         let needed = max(try pass.requiredOpset(model), opset ?? 0)
         if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
         passes.append(pass)
+        if !keepFloat32 {
+            var half = HalfStoragePass()
+            half.isExcluded = pass.isExcluded
+            passes.append(half)
+        }
         return passes
     }
 }

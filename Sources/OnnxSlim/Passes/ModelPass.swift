@@ -37,5 +37,7 @@ public struct PassOutcome: Sendable {
 /// Shared services for passes: reading weight bytes wherever they live.
 public final class PassContext {
     public let reader: ExternalDataReader
+    /// True once an earlier pass of this run changed the model.
+    public var changedSoFar = false
     public init(reader: ExternalDataReader = ExternalDataReader()) { self.reader = reader }
 }

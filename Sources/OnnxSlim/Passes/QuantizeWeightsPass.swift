@@ -38,6 +38,13 @@ public struct QuantizeWeightsPass: ModelPass {
 
     public var name: String { "quantize \(options.format)" }
 
+    /// True for nodes the options exclude (by op type or name).
+    public var isExcluded: @Sendable (Node) -> Bool {
+        let ops = options.excludeOps
+        let regex = options.excludeNodes.flatMap { try? Regex($0) }
+        return { n in ops.contains(n.opType) || (regex.map { n.name.contains($0) } ?? false) }
+    }
+
     /// How 8-bit weights appear in the graph (`--int8-mode`).
     public enum Int8Mode: String, CaseIterable, Sendable {
         /// Per operator, the form measured fastest in onnxruntime on CPU at equal accuracy:

@@ -52,8 +52,8 @@ struct QuantizationOptions: ParsableArguments {
         guard let quantize else { return opset.map { [OpsetUpgradePass(target: $0)] } ?? [] }
         if let precision = quantize.floatPrecision {
             var passes: [any ModelPass] = []
-            // Cast takes bfloat16 from opset 13.
-            let needed = max(opset ?? 0, precision == .bfloat16 ? 13 : 0)
+            // Cast takes bfloat16 from opset 13, and a numeric `to` from opset 6.
+            let needed = max(opset ?? 0, precision == .bfloat16 ? 13 : 7)
             if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
             passes.append(precision == .bfloat16 ? BFloat16StoragePass() : FloatPrecisionPass(target: precision, keepIOTypes: keepIoTypes))
             return passes

@@ -22,10 +22,19 @@ public struct FloatPrecisionPass: ModelPass {
 
     /// Operators left in float32.
     static let keepFloat32: Set<String> = [
+        // Precision: index arithmetic, sampling, suppression thresholds, long sums.
         "Range", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
-        "Bernoulli", "NonMaxSuppression", "RoiAlign", "CumSum", "If", "Loop", "Scan", "DequantizeLinear",
-        "QuantizeLinear", "DynamicQuantizeLinear", "SequenceConstruct", "SequenceInsert", "SequenceAt",
-        "ConcatFromSequence", "SplitToSequence", "SequenceEmpty", "STFT", "DFT",
+        "Bernoulli", "NonMaxSuppression", "RoiAlign", "CumSum", "STFT", "DFT",
+        // Signatures: scales of quantized ops are float32; these take no float16 (or have no
+        // float16 kernel in onnxruntime).
+        "DequantizeLinear", "QuantizeLinear", "DynamicQuantizeLinear", "QLinearConv", "QLinearMatMul",
+        "EyeLike", "Celu", "IsInf",
+        // A function whose expansion adds a float32 epsilon (and a normalization: precision).
+        "MeanVarianceNormalization",
+        // Subgraphs read outer values by name; sequences and optionals carry types not tracked here.
+        "If", "Loop", "Scan", "SequenceConstruct", "SequenceInsert", "SequenceAt", "SequenceErase",
+        "SequenceLength", "SequenceMap", "ConcatFromSequence", "SplitToSequence", "SequenceEmpty",
+        "Optional", "OptionalGetElement", "OptionalHasElement",
     ]
 
     /// Inputs that must stay float32 (by signature or for precision), by operator.

@@ -179,12 +179,12 @@ public struct QuantizeWeightsPass: ModelPass {
             }
             let needsFull = form != .dynamic && (uses.count > lookups.count || isOutput)
             // DequantizeLinear needs its format's and layout's opset; the integer MatMul ops need 10;
-            // the folded form is plain Cast and Mul.
+            // the folded form is Cast and a broadcasting Mul (opset 7).
             var required: Int64
             switch form {
             case .dequantize: required = max(options.format.minimumOpset, needsFull ? layout.minimumOpset : 10)
             case .dynamic: required = 10
-            case .folded: required = 1
+            case .folded: required = 7
             }
             if def.tensor.dataType != .float { required = max(required, 19) }   // float16/bfloat16 scales
             if !lookups.isEmpty { required = max(required, lookupOpset(layout, current: opset)) }
@@ -281,7 +281,7 @@ public struct QuantizeWeightsPass: ModelPass {
         switch gatheredForm(layout) {
         case .blocked: return 21
         case .perTensor: return 10
-        default: return current >= 21 ? 21 : 1   // below 21: Gather, Cast and Mul
+        default: return current >= 21 ? 21 : 7   // below 21: Gather, Cast and a broadcasting Mul
         }
     }
 

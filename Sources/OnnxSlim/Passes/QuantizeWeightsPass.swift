@@ -299,7 +299,7 @@ public struct QuantizeWeightsPass: ModelPass {
         let quantize = { (decision: Decision) in
             try QuantizedWeightWriter.quantize(decision, options: self.options, reader: context.reader)
         }
-        var quantized: [QuantizedTensor?] = weightBytes > 64 << 20
+        var quantized: [QuantizedTensor?] = weightBytes > 8 << 20
             ? try Parallel.map(plan.decisions, quantize) : try plan.decisions.map(quantize)
         var graph = model.mainGraph
         for (k, decision) in plan.decisions.enumerated() {

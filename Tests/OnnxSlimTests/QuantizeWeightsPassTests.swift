@@ -158,3 +158,28 @@ final class QuantizeWeightsPassTests: XCTestCase {
         XCTAssertThrowsError(try run(&m, .int4))
     }
 }
+
+extension QuantizeWeightsPassTests {
+    /// Test case: a 4-bit Conv weight is stored as packed bytes and widened by constant ops
+    /// (unpack, Cast, block view, Sub, Mul, reshape) that runtimes fold at load; no DequantizeLinear.
+    func testInt4ConvIsFolded() throws {
+        var m = Model()
+        m.irVersion = 10
+        m.opsetImports = [OperatorSetID(version: 21)]
+        var g = Graph()
+        g.inputs = [ValueInfo(name: "x", type: .tensor(.float, [.fixed(1), .fixed(32), .fixed(8), .fixed(8)]))]
+        g.outputs = [ValueInfo(name: "y", type: nil)]
+        g.initializers = [weight("k", [8, 32, 3, 3])]
+        g.nodes = [Node("Conv", inputs: ["x", "k"], outputs: ["y"], name: "conv")]
+        m.graph = g
+        _ = try run(&m, .int4)
+        let ops = m.graph!.nodes.map(\.opType)
+        XCTAssertEqual(ops, ["BitwiseAnd", "BitShift", "Unsqueeze", "Unsqueeze", "Concat", "Reshape", "Cast", "Reshape",
+                             "Sub", "Mul", "Reshape", "Conv"])
+        let bytes = m.graph!.initializers.first { $0.name == "k_quantized_bytes" }
+        XCTAssertEqual(bytes?.dataType, .uint8)
+        XCTAssertEqual(bytes?.dims, [8 * 32 * 9 / 2])
+        XCTAssertEqual(m.graph!.initializers.first { $0.name == "k_scale" }?.dims, [8, 1, 1, 9], "[outer, blocks, 1, inner]")
+        XCTAssertNoThrow(try ModelValidator(fileName: "t").validate(m))
+    }
+}

@@ -173,7 +173,13 @@ public struct QuantizeWeightsPass: ModelPass {
                     form = .folded
                 }
             }
-            if form == .folded && layout.blockSize != nil { form = .dequantize }
+            // Folded blocks view the summed axis as whole blocks; 8-bit folding is per channel.
+            if form == .folded, let block = layout.blockSize, let axis = layout.axis,
+               !options.format.isSubByte || def.tensor.dims[axis] % Int64(block) != 0 {
+                form = .dequantize
+            }
+            // Packed nibbles unpack into whole bytes: an even number of codes.
+            if form == .folded && options.format.isSubByte && count % 2 != 0 { form = .dequantize }
             if options.int8Mode == .dynamic && form != .dynamic {
                 plan.notes["\(op): \(form == .folded ? "folded" : "dequantized") (the dynamic form is for 2-D MatMul/Gemm weights)", default: 0] += 1
             }
@@ -184,7 +190,7 @@ public struct QuantizeWeightsPass: ModelPass {
             switch form {
             case .dequantize: required = max(options.format.minimumOpset, needsFull ? layout.minimumOpset : 10)
             case .dynamic: required = 10
-            case .folded: required = 7
+            case .folded: required = options.format.isSubByte ? 18 : 7   // BitwiseAnd for packed nibbles
             }
             if def.tensor.dataType != .float { required = max(required, 19) }   // float16/bfloat16 scales
             if !lookups.isEmpty { required = max(required, lookupOpset(layout, current: opset)) }
@@ -216,6 +222,10 @@ public struct QuantizeWeightsPass: ModelPass {
 
     /// The form for a weight whose first quantizable use is `use` (see `Int8Mode`).
     private func chooseForm(_ use: WeightUse, op: String, dataType: DataType) -> WeightForm {
+        // onnxruntime dequantizes 4-bit weights before a Conv on every inference; packed bytes
+        // unpacked by constant ops are folded once at load instead (see NibbleUnpacking).
+        let convolution = op == ConvOp.opType || op == ConvTransposeOp.opType
+        if options.format.isSubByte && convolution && options.int8Mode != .weightOnly { return .folded }
         guard options.format == .int8 || options.format == .uint8 else { return .dequantize }
         let dense = op == MatMulOp.opType || op == GemmOp.opType
         switch options.int8Mode {

@@ -70,6 +70,10 @@ struct QuantizedWeightWriter {
             applyDynamic(decision, q, names: &names, graph: graph)
             return
         }
+        if decision.form == .folded && options.format.isSubByte {
+            applyFoldedNibbles(decision, q, scaleType: scaleType, names: &names)
+            return
+        }
 
         let qName = names.fresh("\(weightName)_quantized")
         let sName = names.fresh("\(weightName)_scale")
@@ -222,8 +226,78 @@ struct QuantizedWeightWriter {
         return out
     }
 
-    /// Scale dims that broadcast against the weight: [C, 1, …] along the channel axis.
+    /// Folded 4-bit weights (Conv): packed bytes widened by constant ops that runtimes fold at
+    /// load (onnxruntime cannot Cast from int4, and runs a DequantizeLinear before a Conv on every
+    /// inference):
+    ///
+    ///     W_quantized_bytes → unpack nibbles (NibbleUnpacking) → Cast → [view as blocks]
+    ///       → Sub(zero point) → Mul(scale) → [reshape back] → W
+    private mutating func applyFoldedNibbles(_ decision: QuantizeWeightsPass.Decision, _ q: QuantizedTensor,
+                                             scaleType: DataType, names: inout NameAllocator) {
+        let path = decision.key.path, weightName = decision.key.name, dims = q.dims
+        let signed = options.format == .int4
+        let blocked = decision.layout.blockSize != nil
+        let scaleDims = Self.broadcastDims(decision.layout, rank: dims.count, dims: dims)
+        let bytesName = names.fresh("\(weightName)_quantized_bytes"), sName = names.fresh("\(weightName)_scale")
+        let zName = names.fresh("\(weightName)_zero_point"), shape = names.fresh("\(weightName)_shape")
+        let zeros = NibbleUnpacking.offsetBinaryZeroPoints(q.zeroPoints, groups: q.scales.count, signed: signed)
+        var e = edits[path] ?? GraphEdits()
+        let added = [
+            TensorValues.tensor(bytesName, dims: [Int64(q.data.count)], type: .uint8,
+                                bytes: NibbleUnpacking.offsetBinaryBytes(q.data, signed: signed)),
+            TensorValues.tensor(sName, dims: scaleDims, floats: q.scales, as: scaleType),
+            // One zero point when all agree (symmetric), else one per group.
+            Set(zeros).count == 1
+                ? TensorValues.tensor(zName, dims: [], floats: [Float(zeros[0])], as: scaleType)
+                : TensorValues.tensor(zName, dims: scaleDims, floats: zeros.map(Float.init), as: scaleType),
+            TensorValues.tensor(shape, dims: [Int64(dims.count)], int64s: dims.map(Int64.init)),
+        ]
+        e.addInitializers += added
+        bytesAfter += added.reduce(0) { $0 + $1.dataByteCount }
+
+        let constants = nibbleConstants(at: path, &e, &names)
+        let codes = names.fresh("\(weightName)_codes"), wide = names.fresh("\(weightName)_widened")
+        var chain = NibbleUnpacking.unpack(bytes: bytesName, into: codes, shape: shape, base: weightName, constants, names: &names)
+        chain.append(Node("Cast", inputs: [codes], outputs: [wide], name: names.fresh("\(weightName)/Cast"),
+                          attributes: [.int("to", Int64(scaleType.rawValue))]))
+        var current = wide
+        if blocked {
+            let view = names.fresh("\(weightName)_blocks_shape"), blocks = names.fresh("\(weightName)_blocks")
+            e.addInitializers.append(TensorValues.tensor(view, dims: [4], int64s: Self.blockedView(decision.layout, dims: dims)))
+            chain.append(Node("Reshape", inputs: [wide, view], outputs: [blocks], name: names.fresh("\(weightName)/blocks")))
+            current = blocks
+        }
+        let centered = names.fresh("\(weightName)_centered")
+        chain.append(Node("Sub", inputs: [current, zName], outputs: [centered], name: names.fresh("\(weightName)/Sub")))
+        let scaled = blocked ? names.fresh("\(weightName)_scaled") : weightName
+        chain.append(Node("Mul", inputs: [centered, sName], outputs: [scaled], name: names.fresh("\(weightName)/Mul")))
+        if blocked {
+            chain.append(Node("Reshape", inputs: [scaled, shape], outputs: [weightName], name: names.fresh("\(weightName)/Reshape")))
+        }
+        if let k = decision.definition.constantNodeIndex {
+            e.replaceNodes[k] = chain
+        } else {
+            e.removeInitializers.insert(weightName)
+            e.prepend += chain
+        }
+        edits[path] = e
+    }
+
+    /// The weight viewed as [outer, blocks, block, inner] for blocked folding.
+    static func blockedView(_ layout: QuantLayout, dims: [Int]) -> [Int64] {
+        let axis = layout.axis!, block = layout.blockSize!
+        let outer = dims[..<axis].reduce(1, *), inner = dims[(axis + 1)...].reduce(1, *)
+        return [outer, dims[axis] / block, block, inner].map(Int64.init)
+    }
+
+    /// Scale dims that broadcast against the weight: [C, 1, …] along the channel axis, or
+    /// [outer, blocks, 1, inner] against the blocked view.
     static func broadcastDims(_ layout: QuantLayout, rank: Int, dims: [Int]) -> [Int64] {
+        if layout.blockSize != nil {
+            var view = blockedView(layout, dims: dims)
+            view[2] = 1
+            return view
+        }
         guard let axis = layout.axis else { return [] }
         return [Int64(dims[axis])] + [Int64](repeating: 1, count: rank - 1 - axis)
     }

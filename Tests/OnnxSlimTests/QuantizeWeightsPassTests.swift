@@ -151,10 +151,12 @@ final class QuantizeWeightsPassTests: XCTestCase {
         XCTAssertEqual(m, original)
     }
 
-    /// Test case: int4 needs opset 21; the pass says so instead of writing an invalid model.
+    /// Test case: int4 needs opset 21 and the dynamic int8 form 11 (DynamicQuantizeLinear); the
+    /// pass says so instead of writing an invalid model.
     func testRequiresOpset() throws {
         var m = mlp(opset: 17)
         XCTAssertEqual(try QuantizeWeightsPass(.init(format: .int4)).requiredOpset(m), 21)
+        XCTAssertEqual(try QuantizeWeightsPass(.init(format: .int8)).requiredOpset(mlp(opset: 9)), 11)
         XCTAssertThrowsError(try run(&m, .int4))
     }
 }

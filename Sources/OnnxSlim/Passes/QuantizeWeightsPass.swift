@@ -184,12 +184,12 @@ public struct QuantizeWeightsPass: ModelPass {
                 plan.notes["\(op): \(form == .folded ? "folded" : "dequantized") (the dynamic form is for 2-D MatMul/Gemm weights)", default: 0] += 1
             }
             let needsFull = form != .dynamic && (uses.count > lookups.count || isOutput)
-            // DequantizeLinear needs its format's and layout's opset; the integer MatMul ops need 10;
+            // DequantizeLinear needs its format's and layout's opset; DynamicQuantizeLinear needs 11;
             // the folded form is Cast and a broadcasting Mul (opset 7).
             var required: Int64
             switch form {
             case .dequantize: required = max(options.format.minimumOpset, needsFull ? layout.minimumOpset : 10)
-            case .dynamic: required = 10
+            case .dynamic: required = 11
             case .folded: required = options.format.isSubByte ? 18 : 7   // BitwiseAnd for packed nibbles
             }
             if def.tensor.dataType != .float { required = max(required, 19) }   // float16/bfloat16 scales

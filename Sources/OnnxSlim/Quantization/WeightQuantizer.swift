@@ -64,7 +64,13 @@ public enum WeightQuantizer {
         var zeros = [Int32](repeating: Int32(format.symmetricZeroPoint), count: groups)
         for g in 0..<groups {
             let l = lo[g].isFinite ? lo[g] : 0, h = hi[g].isFinite ? hi[g] : 0
-            if symmetric || format == .fp8 {
+            if symmetric && format.isSubByte {
+                // The value of largest magnitude maps to −8 (16 levels, not 15, as onnxruntime's
+                // 4-bit quantizer does); the scale carries its sign, and the opposite extreme
+                // clips by at most one step.
+                let extreme = abs(l) >= abs(h) ? l : h
+                scales[g] = extreme != 0 ? extreme / -8 : 1
+            } else if symmetric || format == .fp8 {
                 let amax = Swift.max(abs(l), abs(h))
                 scales[g] = amax > 0 ? amax / format.symmetricMax : 1
             } else {

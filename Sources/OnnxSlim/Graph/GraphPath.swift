@@ -17,9 +17,6 @@ public struct GraphPath: Hashable, Sendable, CustomStringConvertible {
 
     public var depth: Int { steps.count }
 
-    /// True when `self` is `other` or encloses it.
-    public func encloses(_ other: GraphPath) -> Bool { other.steps.starts(with: steps) }
-
     public var description: String {
         steps.isEmpty ? "main graph" : steps.map { "node \($0.node).\($0.attribute)\($0.graph >= 0 ? "[\($0.graph)]" : "")" }.joined(separator: " > ")
     }
@@ -37,16 +34,6 @@ extension Graph {
                 }
             }
         }
-    }
-
-    /// The nodes of the subgraph at `path`.
-    public func nodesOf(_ path: GraphPath) -> [Node] {
-        var g = self
-        for step in path.steps {
-            let a = g.nodes[step.node].attributes[step.attribute]
-            g = step.graph < 0 ? a.g! : a.graphs[step.graph]
-        }
-        return g.nodes
     }
 
     /// Mutates the subgraph at `path` in place.

@@ -130,13 +130,6 @@ public enum ModelSaver {
         }
     }
 
-    /// The serialized size of `model` without writing it.
-    public static func packedSizeOf(_ model: Model) throws -> Int {
-        let writer = ProtoWriter()
-        let proto = writer.model(model)
-        return withExtendedLifetime(model) { onnx__model_proto__get_packed_size(proto) }
-    }
-
     struct ExternalPlacement {
         var offset: Int
         var bytes: ByteView

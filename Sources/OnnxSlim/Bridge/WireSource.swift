@@ -74,14 +74,8 @@ final class FileWireSource: WireSource {
     }
 
     private func readFully(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) throws {
-        var done = 0
-        while done < count {
-            let n = pread(fd, destination + done, count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                throw OnnxSlimError.badInput(displayName, n == 0 ? "file shrank while reading" : "read failed: \(errnoText())")
-            }
-            done += n
+        if let problem = OnnxSlim.readFully(fd, into: destination, count: count, at: offset) {
+            throw OnnxSlimError.badInput(displayName, "read failed: \(problem)")
         }
     }
 }

@@ -39,5 +39,18 @@ enum MappedFile {
     }
 }
 
+/// Reads exactly `count` bytes at `offset` of `fd` into `destination`, retrying short reads and
+/// interruptions. Returns nil, or why it failed ("file shrank", or the system's error text).
+func readFully(_ fd: Int32, into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) -> String? {
+    var done = 0
+    while done < count {
+        let n = pread(fd, destination + done, count - done, off_t(offset + done))
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return n == 0 ? "file shrank" : errnoText() }
+        done += n
+    }
+    return nil
+}
+
 /// The text of the current errno.
 func errnoText() -> String { String(cString: strerror(errno)) }

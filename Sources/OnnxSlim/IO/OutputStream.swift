@@ -84,15 +84,9 @@ final class OutputStream {
         if count >= 64, let region = region(containing: data, count) {
             // Small weights of a mapped file: read them, so the mapping is never faulted in.
             let offset = Int(UInt(bitPattern: Int(bitPattern: data)) - region.addresses.lowerBound)
-            var done = 0
-            while done < count {
-                let n = pread(region.fd, buffer + used + done, count - done, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    failure = OnnxSlimError(.io, "\(displayName): reading the input failed: \(n == 0 ? "file shrank" : errnoText())")
-                    return
-                }
-                done += n
+            if let problem = readFully(region.fd, into: buffer + used, count: count, at: offset) {
+                failure = OnnxSlimError(.io, "\(displayName): reading the input failed: \(problem)")
+                return
             }
         } else {
             (buffer + used).copyMemory(from: data, byteCount: count)
@@ -173,11 +167,9 @@ final class OutputStream {
         var offset = Int(UInt(bitPattern: Int(bitPattern: data)) - region.addresses.lowerBound)
         var remaining = count
         while remaining > 0 && failure == nil {
-            let want = min(capacity, remaining)
-            let n = pread(region.fd, buffer, want, off_t(offset))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                failure = OnnxSlimError(.io, "\(displayName): reading the input failed: \(n == 0 ? "file shrank" : errnoText())")
+            let n = min(capacity, remaining)
+            if let problem = readFully(region.fd, into: buffer, count: n, at: offset) {
+                failure = OnnxSlimError(.io, "\(displayName): reading the input failed: \(problem)")
                 return
             }
             emit(buffer, n)

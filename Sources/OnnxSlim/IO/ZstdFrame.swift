@@ -18,16 +18,13 @@ enum ZstdFrame {
         defer { chunk.deallocate() }
         var fileOffset = 0
         return try decompress(displayName: displayName, sizeHint: size) {
-            while fileOffset < size {
-                let n = pread(fd, chunk, min(chunkSize, size - fileOffset), off_t(fileOffset))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    throw OnnxSlimError.badInput(displayName, n == 0 ? "file shrank while reading" : "read failed: \(errnoText())")
-                }
-                fileOffset += n
-                return UnsafeRawBufferPointer(start: chunk, count: n)
+            guard fileOffset < size else { return nil }
+            let n = min(chunkSize, size - fileOffset)
+            if let problem = readFully(fd, into: chunk, count: n, at: fileOffset) {
+                throw OnnxSlimError.badInput(displayName, "read failed: \(problem)")
             }
-            return nil
+            fileOffset += n
+            return UnsafeRawBufferPointer(start: chunk, count: n)
         }
     }
 

@@ -82,12 +82,8 @@ public struct ByteView: Hashable, Sendable, CustomStringConvertible {
     public func copyBytes(to destination: UnsafeMutableRawPointer) throws {
         guard count > 0 else { return }
         if storage.fileDescriptor >= 0 {
-            var done = 0
-            while done < count {
-                let n = pread(storage.fileDescriptor, destination + done, count - done, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw OnnxSlimError(.io, "reading weights failed: \(n == 0 ? "file shrank" : String(cString: strerror(errno)))") }
-                done += n
+            if let problem = readFully(storage.fileDescriptor, into: destination, count: count, at: offset) {
+                throw OnnxSlimError(.io, "reading weights failed: \(problem)")
             }
         } else {
             withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: count) }

@@ -98,13 +98,18 @@ struct FloatPrecisionRewriter {
         // Each float32 value's type after conversion, and what each consumer needs.
         var newType: [String: DataType] = [:]
         var wants: [String: Set<DataType>] = [:]
+        // Outer values subgraphs read: they stay float32 under their names (subgraphs are not converted).
+        var readBySubgraphs = Set<String>()
         for (k, n) in graph.nodes.enumerated() {
             let pinned = converted[k] ? FloatPrecisionPass.float32Inputs(n, opset: opset) : []
             for (i, v) in n.inputs.enumerated() where isFloat32(v) {
                 wants[v, default: []].insert(converted[k] && !pinned.contains(i) ? target : .float)
             }
             for sub in n.subgraphs {
-                for v in ModelValidator(fileName: "").freeNames(of: sub) where isFloat32(v) { wants[v, default: []].insert(.float) }
+                for v in ModelValidator(fileName: "").freeNames(of: sub) where isFloat32(v) {
+                    wants[v, default: []].insert(.float)
+                    readBySubgraphs.insert(v)
+                }
             }
             for o in n.outputs where isFloat32(o) { newType[o] = converted[k] ? target : .float }
         }
@@ -143,10 +148,9 @@ struct FloatPrecisionRewriter {
         // come from a converted node: the node writes a renamed value, a Cast restores the name.
         var renamed: [String: String] = [:]
         let graphInputs = Set(graph.inputs.map(\.name)).subtracting(initializerNames)
+        let graphOutputs = Set(graph.outputs.map(\.name))
         for (v, w) in wants where w.contains(.float) && newType[v] == target && !weightNames.contains(v) && !graphInputs.contains(v) {
-            let isOutput = graph.outputs.contains { $0.name == v }
-            let readBySubgraph = graph.nodes.contains { n in n.subgraphs.contains { ModelValidator(fileName: "").freeNames(of: $0).contains(v) } }
-            if isOutput || readBySubgraph { renamed[v] = names.fresh("\(v)_\(target)") }
+            if graphOutputs.contains(v) || readBySubgraphs.contains(v) { renamed[v] = names.fresh("\(v)_\(target)") }
         }
 
         // Rebuild the node list with casts.

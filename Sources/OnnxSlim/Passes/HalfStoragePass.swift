@@ -23,53 +23,17 @@ public struct HalfStoragePass: ModelPass {
         // Only after a quantization changed the model: otherwise nothing was asked to be lossy.
         guard context.changedSoFar else { return PassOutcome(name: name, changed: false, summary: []) }
         var names = NameAllocator(model)
-        var count = 0, before = 0, after = 0
         var graph = model.mainGraph
         let outputs = Set(graph.outputs.map(\.name))
         let kept = keptFloat32(graph)
-        try graph.mutateEachGraph { g in
-            var casts: [Node] = []
-            var narrowed = Set<String>()
-            let graphInputs = Set(g.inputs.map(\.name))
-            let normalizationInputs = kept
-            for k in g.initializers.indices {
-                let t = g.initializers[k]
-                guard !graphInputs.contains(t.name), !outputs.contains(t.name), !normalizationInputs.contains(t.name),
-                      let half = try Self.narrow(t, minElements: minElements, reader: context.reader) else { continue }
-                let stored = names.fresh("\(t.name)_float16")
-                casts.append(Node("Cast", inputs: [stored], outputs: [t.name], name: names.fresh("\(t.name)/Cast"),
-                                  attributes: [.int("to", Int64(DataType.float.rawValue))]))
-                before += t.dataByteCount
-                after += half.dataByteCount
-                var renamed = half
-                renamed.name = stored
-                g.initializers[k] = renamed
-                narrowed.insert(t.name)
-                count += 1
-            }
-            var nodes: [Node] = []
-            for var n in g.nodes {
-                if n.isConstant, let t = n.attribute("value")?.t, let output = n.outputs.first, !outputs.contains(output),
-                   !normalizationInputs.contains(output),
-                   let half = try Self.narrow(t, minElements: minElements, reader: context.reader) {
-                    let stored = names.fresh("\(output)_float16")
-                    n.attributes = [.tensor("value", half)]
-                    n.outputs = [stored]
-                    before += t.dataByteCount
-                    after += half.dataByteCount
-                    nodes.append(n)
-                    nodes.append(Node("Cast", inputs: [stored], outputs: [output], name: names.fresh("\(output)/Cast"),
-                                      attributes: [.int("to", Int64(DataType.float.rawValue))]))
-                    count += 1
-                } else {
-                    nodes.append(n)
-                }
-            }
-            g.nodes = casts + nodes
+        let totals = try NarrowStorage.rewrite(&graph, to: .float16, names: &names) { t, name, graphInputs in
+            guard !kept.contains(name), !outputs.contains(name), !graphInputs.contains(name) else { return nil }
+            return try Self.narrow(t, minElements: minElements, reader: context.reader)
         }
         model.mainGraph = graph
-        let summary = count == 0 ? [] : ["\(count) tensors, \(Formatting.bytes(before)) → \(Formatting.bytes(after))"]
-        return PassOutcome(name: name, changed: count > 0, summary: summary)
+        let summary = totals.tensors == 0 ? []
+            : ["\(totals.tensors) tensors, \(Formatting.bytes(totals.bytesBefore)) → \(Formatting.bytes(totals.bytesAfter))"]
+        return PassOutcome(name: name, changed: totals.tensors > 0, summary: summary)
     }
 
     /// Names that stay float32: normalization parameters (they scale every activation), weights

@@ -38,7 +38,8 @@ public struct QuantizeWeightsPass: ModelPass {
 
     public var name: String { "quantize \(options.format)" }
 
-    /// True for nodes the options exclude (by op type or name).
+    /// True for nodes the options exclude (by op type or name). An invalid pattern excludes no
+    /// node here; `plan` reports it as a usage error first.
     public var isExcluded: @Sendable (Node) -> Bool {
         let ops = options.excludeOps
         let regex = options.excludeNodes.flatMap { try? Regex($0) }
@@ -95,11 +96,10 @@ public struct QuantizeWeightsPass: ModelPass {
 
     func plan(_ model: Model) throws -> Plan {
         guard let graph = model.graph else { return Plan() }
-        let exclude = try options.excludeNodes.map { pattern -> Regex<AnyRegexOutput> in
-            do { return try Regex(pattern) } catch {
-                throw OnnxSlimError.usage("--exclude-nodes: invalid regular expression '\(pattern)'")
-            }
+        if let pattern = options.excludeNodes, (try? Regex(pattern)) == nil {
+            throw OnnxSlimError.usage("--exclude-nodes: invalid regular expression '\(pattern)'")
         }
+        let isExcluded = self.isExcluded
         let opset = model.opsetVersion() ?? 1
         let catalog = WeightCatalog(graph)
         var plan = Plan()
@@ -113,9 +113,6 @@ public struct QuantizeWeightsPass: ModelPass {
             var quantizable: [(WeightCatalog.Use, WeightUse)] = []
             var excluded = false
             var parameterTable = false
-            let isExcluded = { (n: Node) in
-                options.excludeOps.contains(n.opType) || (exclude.map { n.name.contains($0) } ?? false)
-            }
             for use in uses {
                 // Readers through Transpose/Reshape/… count for exclusion (a tied LM head).
                 if catalog.indirectReaders(of: use).contains(where: { Operators.knowledge($0) != nil && isExcluded($0) }) {

@@ -91,24 +91,19 @@ struct WeightCatalog {
         }
     }
 
+    /// `path` and the graphs enclosing it, innermost first: the scopes a name is looked up in.
+    static func scopes(from path: GraphPath) -> [GraphPath] {
+        (0...path.steps.count).reversed().map { GraphPath(steps: Array(path.steps.prefix($0))) }
+    }
+
     /// The innermost enclosing graph that defines `name` as a weight.
     private func resolve(_ name: String, from path: GraphPath, scopes: [GraphPath: Set<String>]) -> Key? {
-        var p = path
-        while true {
-            if scopes[p]?.contains(name) == true { return Key(path: p, name: name) }
-            guard !p.steps.isEmpty else { return nil }
-            p.steps.removeLast()
-        }
+        Self.scopes(from: path).first { scopes[$0]?.contains(name) == true }.map { Key(path: $0, name: name) }
     }
 
     /// The op type producing `name` as seen from `path` (nil for graph inputs and unknown names).
     func producer(of name: String, from path: GraphPath) -> String? {
-        var p = path
-        while true {
-            if let op = producers[Key(path: p, name: name)] { return op }
-            guard !p.steps.isEmpty else { return nil }
-            p.steps.removeLast()
-        }
+        Self.scopes(from: path).lazy.compactMap { producers[Key(path: $0, name: name)] }.first
     }
 
     func definition(_ key: Key) -> Definition? { definitions[key] }
@@ -156,11 +151,6 @@ struct WeightCatalog {
 
     /// Definitions visible from `path` named `name`.
     func isWeight(_ name: String, from path: GraphPath) -> Bool {
-        var p = path
-        while true {
-            if definitions[Key(path: p, name: name)] != nil { return true }
-            guard !p.steps.isEmpty else { return false }
-            p.steps.removeLast()
-        }
+        Self.scopes(from: path).contains { definitions[Key(path: $0, name: name)] != nil }
     }
 }

@@ -55,7 +55,7 @@ struct ConvertCommand: ParsableCommand {
         let result = try ModelSaver.save(model, to: output, input: loaded, options: options)
         progress.finish()
         MemoryTrace.mark("saved")
-        let after = ModelSummary(model_: model, savedAs: result)
+        let after = ModelSummary(saved: model, as: result)
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         try ModelValidator(fileName: output).validate(model)
@@ -74,7 +74,7 @@ enum ReportFormat: String, ExpressibleByArgument {
 
 extension ModelSummary {
     /// The summary of what was written (the model as saved, with the file's size).
-    init(model_ model: Model, savedAs result: ModelSaver.Result) {
+    init(saved model: Model, as result: ModelSaver.Result) {
         self.init(model, fileSize: result.bytesWritten, compressed: result.path.hasSuffix(".zst"))
     }
 }

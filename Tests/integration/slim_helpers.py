@@ -89,19 +89,16 @@ def first_difference(a, b, path: str = "model") -> str | None:
         if _is_repeated(fd):
             if len(va) != len(vb):
                 return f"{path}.{name}: {len(va)} entries in IN, {len(vb)} in OUT"
-            for i, (x, y) in enumerate(zip(va, vb)):
-                if is_msg:
-                    d = first_difference(x, y, f"{path}.{name}[{i}]")
-                    if d:
-                        return d
-                elif x != y and not (x != x and y != y):
-                    return f"{path}.{name}[{i}]: {_short(x)} != {_short(y)}"
-        elif is_msg:
-            d = first_difference(va, vb, f"{path}.{name}")
-            if d:
-                return d
-        elif va != vb and not (va != va and vb != vb):
-            return f"{path}.{name}: {_short(va)} != {_short(vb)}"
+            pairs = [(f"{path}.{name}[{i}]", x, y) for i, (x, y) in enumerate(zip(va, vb))]
+        else:
+            pairs = [(f"{path}.{name}", va, vb)]
+        for where, x, y in pairs:
+            if is_msg:
+                d = first_difference(x, y, where)
+                if d:
+                    return d
+            elif x != y and not (x != x and y != y):  # NaN == NaN
+                return f"{where}: {_short(x)} != {_short(y)}"
     return f"{path}: messages differ but no known field does (unknown fields / NaN?)"
 
 

@@ -133,6 +133,8 @@ public enum WeightQuantizer {
     }
 
     /// Dequantizes (for tests and error reports): x = (q - zero_point) × scale.
+    /// Derives each element's group on its own rather than through `QuantSegment`, so the tests
+    /// that use it as the reference check the kernel's grouping against a second derivation.
     public static func dequantize(_ q: QuantizedTensor) -> [Float] {
         let count = q.dims.reduce(1, *)
         let axis = q.layout.axis ?? 0

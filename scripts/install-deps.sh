@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libprotobuf-c-dev protobuf-c-compiler libzstd-dev zstd pkg-config libonnx-testdata)
+packages=(libprotobuf-c-dev protobuf-c-compiler libzstd-dev zstd pkg-config libonnx-testdata libopenblas-dev liblapacke-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

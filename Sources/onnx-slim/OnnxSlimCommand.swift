@@ -8,11 +8,12 @@ struct OnnxSlimCommand: ParsableCommand {
         usage: """
             onnx-slim IN OUT [--zstd-level N] [--external-data] [--report text|json]
             onnx-slim info MODEL [--json]
+            onnx-slim run MODEL [--inputs DIR] [--outputs DIR] [--dim name=value] [--seed N]
             """,
         discussion: """
             Exit codes: 0 success, 1 usage error, 2 bad input (the message names the file and the \
             problem), 3 a verification bound was breached, 4 an I/O failure while writing.
             """,
-        subcommands: [ConvertCommand.self, InfoCommand.self],
+        subcommands: [ConvertCommand.self, InfoCommand.self, RunCommand.self],
         defaultSubcommand: ConvertCommand.self)
 }

@@ -48,3 +48,18 @@ final class AtomicFile {
         }
     }
 }
+
+extension AtomicFile {
+    /// Writes `bytes` to `path` through a temporary file renamed into place.
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let file = try AtomicFile(path: path)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(file.fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw OnnxSlimError(.io, "\(path): write failed: \(errnoText())") }
+            done += n
+        }
+        try file.commit()
+    }
+}

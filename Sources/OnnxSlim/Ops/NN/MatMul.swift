@@ -1,0 +1,77 @@
+/// MatMul: Y = A · B. A constant B [.., K, N] is a weight: output channels along N (last axis),
+/// sums along K (second to last).
+enum MatMulOp: OperatorKnowledge {
+    static let opType = "MatMul"
+
+    static func weightUse(_ node: Node, weightRank: Int) -> WeightUse? {
+        guard weightRank >= 2 else { return nil }
+        return WeightUse(input: 1, channelAxis: weightRank - 1, reductionAxis: weightRank - 2)
+    }
+}
+
+extension MatMulOp {
+    /// Numpy matmul: 1-D operands gain a dim that is dropped again; batch dims broadcast.
+    static func evaluate(_ call: KernelCall) throws -> [Value] {
+        let a = try call.tensor(0), b = try call.tensor(1)
+        guard let av = a.floats, let bv = b.floats else {
+            // Integer MatMul (rare): through Float64, exact for the ranges ONNX tests use.
+            return [.tensor(try integerMatMul(a, b, call))]
+        }
+        let (shape, values) = try product(av, a.shape, bv, b.shape, call)
+        return [.tensor(NDArray(floats: values, shape: shape, type: a.dataType))]
+    }
+
+    /// The shapes of a matmul: (batch shape, m, k, n, output shape).
+    static func geometry(_ aShape: [Int], _ bShape: [Int], _ call: KernelCall) throws
+        -> (aBatch: [Int], bBatch: [Int], batch: [Int], m: Int, k: Int, n: Int, out: [Int]) {
+        guard !aShape.isEmpty, !bShape.isEmpty else { throw call.failure("MatMul of a scalar") }
+        let a2 = aShape.count == 1 ? [1] + aShape : aShape
+        let b2 = bShape.count == 1 ? bShape + [1] : bShape
+        let m = a2[a2.count - 2], k = a2[a2.count - 1], kb = b2[b2.count - 2], n = b2[b2.count - 1]
+        guard k == kb else { throw call.failure("inner dims differ: \(aShape) · \(bShape)") }
+        let aBatch = Array(a2.dropLast(2)), bBatch = Array(b2.dropLast(2))
+        let batch = try Broadcast.shape(aBatch, bBatch)
+        var out = batch
+        if aShape.count > 1 { out.append(m) }
+        if bShape.count > 1 { out.append(n) }
+        return (aBatch, bBatch, batch, m, k, n, out)
+    }
+
+    /// Float matmul through sgemm: one call when B is a plain matrix, else one per batch.
+    static func product(_ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int], _ call: KernelCall) throws -> ([Int], [Float]) {
+        let g = try geometry(aShape, bShape, call)
+        let batches = g.batch.reduce(1, *)
+        var out = [Float](repeating: 0, count: batches * g.m * g.n)
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
+            guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress else { return }
+            if g.bBatch.reduce(1, *) == 1 && g.aBatch == g.batch {
+                // B shared by every batch: fold the batch into M.
+                BLAS.sgemm(m: batches * g.m, n: g.n, k: g.k, a: ca, lda: g.k, b: cb, ldb: g.n, c: cc, ldc: g.n)
+                return
+            }
+            let ai = Broadcast.sourceIndices(g.aBatch, in: g.batch), bi = Broadcast.sourceIndices(g.bBatch, in: g.batch)
+            for t in 0..<batches {
+                BLAS.sgemm(m: g.m, n: g.n, k: g.k, a: ca + ai[t] * g.m * g.k, lda: g.k,
+                           b: cb + bi[t] * g.k * g.n, ldb: g.n, c: cc + t * g.m * g.n, ldc: g.n)
+            }
+        } } }
+        return (g.out, out)
+    }
+
+    /// Integer matmul through dgemm (exact while sums stay below 2^53).
+    static func integerMatMul(_ a: NDArray, _ b: NDArray, _ call: KernelCall) throws -> NDArray {
+        let g = try geometry(a.shape, b.shape, call)
+        let av = a.asInt64s.map { Double($0) }, bv = b.asInt64s.map { Double($0) }
+        let batches = g.batch.reduce(1, *)
+        var out = [Double](repeating: 0, count: batches * g.m * g.n)
+        let ai = Broadcast.sourceIndices(g.aBatch, in: g.batch), bi = Broadcast.sourceIndices(g.bBatch, in: g.batch)
+        av.withUnsafeBufferPointer { pa in bv.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
+            guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress else { return }
+            for t in 0..<batches {
+                BLAS.dgemm(m: g.m, n: g.n, k: g.k, a: ca + ai[t] * g.m * g.k, lda: g.k,
+                           b: cb + bi[t] * g.k * g.n, ldb: g.n, c: cc + t * g.m * g.n, ldc: g.n)
+            }
+        } } }
+        return NDArray(int64s: out.map { Int64($0) }, shape: g.out, type: a.dataType)
+    }
+}

@@ -1,0 +1,4 @@
+/// RNN, GRU, LSTM: the evaluator's kernels of this family, by operator type.
+enum RecurrentKernels {
+    static let table: [String: Kernel] = [:]
+}

@@ -1,0 +1,40 @@
+/// Reshape: same values, new shape. 0 copies the input dim (unless allowzero), -1 is inferred.
+enum ReshapeOp {
+    static func evaluate(_ call: KernelCall) throws -> [Value] {
+        let data = try call.take(0)
+        let spec = try call.tensor(1).asInts
+        let allowZero = call.int("allowzero", 0) != 0
+        var shape = spec
+        for (k, d) in spec.enumerated() where d == 0 && !allowZero {
+            guard k < data.rank else { throw call.failure("dim 0 at \(k) has no input dim to copy") }
+            shape[k] = data.shape[k]
+        }
+        if let hole = shape.firstIndex(of: -1) {
+            let known = shape.enumerated().filter { $0.offset != hole }.reduce(1) { $0 * $1.element }
+            guard known > 0, data.count % known == 0 else { throw call.failure("cannot reshape \(data.shape) to \(spec)") }
+            shape[hole] = data.count / known
+        }
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == data.count else {
+            throw call.failure("cannot reshape \(data.shape) to \(spec)")
+        }
+        return [.tensor(data.reshaped(shape))]
+    }
+}
+
+/// Constant and Identity.
+enum ConstantOp {
+    static func evaluate(_ call: KernelCall) throws -> [Value] {
+        if let t = try call.tensorAttribute("value") { return [.tensor(t)] }
+        if let a = call.attribute("value_float") { return [.tensor(.scalar(a.f))] }
+        if let a = call.attribute("value_floats") { return [.tensor(NDArray(floats: a.floats, shape: [a.floats.count]))] }
+        if let a = call.attribute("value_int") { return [.tensor(.scalar(a.i))] }
+        if let a = call.attribute("value_ints") { return [.tensor(NDArray(int64s: a.ints, shape: [a.ints.count]))] }
+        if let a = call.attribute("value_string") { return [.tensor(NDArray(strings: [a.stringValue], shape: []))] }
+        if let a = call.attribute("value_strings") {
+            return [.tensor(NDArray(strings: a.strings.map { String(decoding: $0, as: UTF8.self) }, shape: [a.strings.count]))]
+        }
+        throw call.unsupported("no supported value attribute (sparse_value?)")
+    }
+
+    static func identity(_ call: KernelCall) throws -> [Value] { [try call.value(0)] }
+}

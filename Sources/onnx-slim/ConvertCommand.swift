@@ -26,8 +26,12 @@ struct ConvertCommand: ParsableCommand {
     @OptionGroup(title: "Quantization")
     var quantization: QuantizationOptions
 
+    @OptionGroup(title: "Verification")
+    var verification: VerifyOptions
+
     func validate() throws {
         guard (1...22).contains(zstdLevel) else { throw ValidationError("--zstd-level must be between 1 and 22") }
+        try verification.check()
     }
 
     func run() throws {
@@ -47,6 +51,10 @@ struct ConvertCommand: ParsableCommand {
             MemoryTrace.mark("after \(pass.name)")
         }
 
+        // Verification runs before anything is written: a breached bound leaves no output.
+        let verified = try verification.run(original: loaded.model, converted: model)
+        MemoryTrace.mark("verified")
+
         var options = ModelSaver.Options()
         options.zstdLevel = zstdLevel
         options.externalData = externalData ? .always : .automatic
@@ -59,8 +67,9 @@ struct ConvertCommand: ParsableCommand {
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         try ModelValidator(fileName: output).validate(model)
-        let summary = ConvertReport(input: input, output: output, before: before, after: after, passes: passes,
+        var summary = ConvertReport(input: input, output: output, before: before, after: after, passes: passes,
                                     externalDataPath: result.externalDataPath, seconds: seconds)
+        summary.verification = verified
         switch report {
         case .text: print(summary.text)
         case .json: print(summary.json.rendered())

@@ -11,7 +11,7 @@ func runMain() -> Int32 {
         return 1
     }
     do {
-        var command = try OnnxSlimCommand.parseAsRoot()
+        var command = try OnnxSlimCommand.parseAsRoot(VerifyOptions.normalize(Array(CommandLine.arguments.dropFirst())))
         try command.run()
         return 0
     } catch let error as OnnxSlimError {

@@ -8,6 +8,20 @@ public struct ConvertReport: Sendable {
     public var passes: [String]
     public var externalDataPath: String?
     public var seconds: Double
+    /// `--verify` results, with how the samples were obtained.
+    public var verification: Verification?
+
+    public struct Verification: Sendable {
+        public var samples: Int
+        /// "generated (seed 0)" or the folder they came from.
+        public var source: String
+        public var outputs: [OutputAgreement]
+        public init(samples: Int, source: String, outputs: [OutputAgreement]) {
+            self.samples = samples
+            self.source = source
+            self.outputs = outputs
+        }
+    }
 
     public init(input: String, output: String, before: ModelSummary, after: ModelSummary,
                 passes: [String], externalDataPath: String?, seconds: Double) {
@@ -44,6 +58,15 @@ public struct ConvertReport: Sendable {
         lines.append(passes.isEmpty ? "passes: none (faithful re-encode)" : "passes:")
         for p in passes { lines.append("  " + p) }
         if let externalDataPath { lines.append("external data: \(externalDataPath)") }
+        if let v = verification {
+            lines.append("verify: \(Formatting.plural(v.samples, "sample")), \(v.source)")
+            var table: [[String]] = [["output", "cosine", "max abs error", "top-1"]]
+            for o in v.outputs {
+                table.append([o.name, Formatting.fixed(o.cosine, 6), Formatting.fixed(o.maxAbsError, 6),
+                              o.top1.map { Formatting.fixed($0 * 100, 1) + "%" } ?? "-"])
+            }
+            lines.append(Formatting.table(table).trimmingTrailingNewline)
+        }
         lines.append("time: \(Formatting.fixed(seconds, 3)) s")
         return lines.joined(separator: "\n")
     }
@@ -66,6 +89,21 @@ public struct ConvertReport: Sendable {
             ("passes", .array(passes.map { .string($0) })),
             ("external_data", externalDataPath.map { .string($0) } ?? .null),
             ("seconds", .double(seconds)),
+            ("verification", verification.map { v in
+                .object([
+                    ("samples", .int(v.samples)),
+                    ("source", .string(v.source)),
+                    ("outputs", .array(v.outputs.map { o in
+                        .object([("name", .string(o.name)), ("cosine", .double(o.cosine)),
+                                 ("max_abs_error", .double(o.maxAbsError)),
+                                 ("top1", o.top1.map { .double($0) } ?? .null)])
+                    })),
+                ])
+            } ?? .null),
         ])
     }
+}
+
+private extension String {
+    var trimmingTrailingNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
 }

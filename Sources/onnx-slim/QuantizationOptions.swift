@@ -38,13 +38,26 @@ struct QuantizationOptions: ParsableArguments {
             throw ValidationError("--block-size must be a power of two, at least 16")
         }
         guard minElements >= 0 else { throw ValidationError("--min-elements must not be negative") }
+        guard calibrationSamples >= 1 else { throw ValidationError("--calibration-samples must be at least 1") }
     }
+
+    @Option(help: "Calibration samples for --int8-mode static: a folder of tensors (.npy/.pb named after graph inputs) or of sample folders. Without it, samples are generated (--calibration-samples).")
+    var calibration: String?
+
+    @Option(help: "How activation ranges are calibrated: minmax, percentile (99.99%) or entropy.")
+    var calibrationMethod: ActivationRanges.Method = .minmax
+
+    @Option(help: "Generated calibration samples when --calibration is not given.")
+    var calibrationSamples: Int = 32
+
+    @Flag(help: "With --int8-mode static, also quantize activations left float by default (Softmax outputs).")
+    var quantizeSensitive = false
 
     @Option(help: "Upgrade the default-domain opset to this version (adapting changed operators).")
     var opset: Int64?
 
     /// The passes these flags ask for, in order (an opset upgrade first when needed).
-    func passes(for model: Model) throws -> [any ModelPass] {
+    func passes(for model: Model, dims: [String: Int] = [:], seed: UInt64 = 0) throws -> [any ModelPass] {
         let current = model.opsetVersion() ?? 1
         if let opset, opset < current {
             throw OnnxSlimError.usage("--opset \(opset) is below the model's opset \(current); onnx-slim only upgrades")
@@ -65,11 +78,29 @@ struct QuantizationOptions: ParsableArguments {
         options.excludeNodes = excludeNodes
         options.excludeOps = Set((excludeOps ?? "").split(separator: ",").map { $0.filter { $0 != " " } })
         options.minElements = minElements
-        options.int8Mode = int8Mode.mode
+        let isStatic = int8Mode == .static
+        if isStatic && quantize != .int8 && quantize != .uint8 {
+            throw OnnxSlimError.usage("--int8-mode static needs --quantize int8 or uint8")
+        }
+        options.int8Mode = isStatic ? .weightOnly : int8Mode.mode
         let pass = QuantizeWeightsPass(options)
         var passes: [any ModelPass] = []
-        let needed = max(try pass.requiredOpset(model), opset ?? 0)
+        let needed = max(try pass.requiredOpset(model), opset ?? 0, isStatic ? 13 : 0)
         if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
+        if isStatic {
+            var calibration = ActivationQDQPass.Calibration()
+            calibration.folder = self.calibration
+            calibration.count = calibrationSamples
+            calibration.method = calibrationMethod
+            calibration.dims = dims
+            calibration.seed = seed
+            var activations = ActivationQDQPass(calibration: calibration)
+            activations.quantizeSensitive = quantizeSensitive
+            activations.isExcluded = pass.isExcluded
+            passes.append(activations)
+        } else if self.calibration != nil {
+            throw OnnxSlimError.usage("--calibration is used by --int8-mode static")
+        }
         passes.append(pass)
         if !keepFloat32 {
             var half = HalfStoragePass()
@@ -97,7 +128,10 @@ enum QuantizeFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum Int8ModeArgument: String, ExpressibleByArgument, CaseIterable {
-    case auto, weightOnly = "weight-only", dynamic, folded
+    case auto, weightOnly = "weight-only", dynamic, folded, `static`
 
-    var mode: QuantizeWeightsPass.Int8Mode { QuantizeWeightsPass.Int8Mode(rawValue: rawValue)! }
+    /// The weight form; `static` quantizes weights weight-only and adds activation QDQ.
+    var mode: QuantizeWeightsPass.Int8Mode { QuantizeWeightsPass.Int8Mode(rawValue: rawValue) ?? .weightOnly }
 }
+
+extension ActivationRanges.Method: ExpressibleByArgument {}

@@ -19,10 +19,10 @@ struct VerifyOptions: ParsableArguments {
     @Option(help: "Fail (exit 3, nothing written) when an output's max abs error exceeds this.")
     var maxError: Double?
 
-    @Option(help: "Seed for generated verification inputs.")
+    @Option(help: "Seed for generated verification and calibration inputs.")
     var seed: UInt64 = 0
 
-    @Option(name: .customLong("dim"), help: "Value for a symbolic input dim, name=value (repeatable; default 1).")
+    @Option(name: .customLong("dim"), help: "Value for a symbolic input dim in generated verification or calibration inputs, name=value (repeatable; default 1).")
     var dims: [String] = []
 
     /// Verification is on when asked for, implied by a bound or by --inputs.

@@ -1,0 +1,132 @@
+/// Static int8: calibrates activation ranges by running the float model on samples, then puts a
+/// QuantizeLinear → DequantizeLinear pair (uint8, per-tensor, asymmetric) on every activation that
+/// feeds MatMul, Gemm or Conv in the main graph. Together with per-channel weight
+/// DequantizeLinear (QuantizeWeightsPass, weight-only) this is the QDQ form onnxruntime turns into
+/// integer kernels.
+///
+/// Sensitive spots stay float unless `quantizeSensitive`: Softmax outputs (attention probabilities
+/// are mostly tiny with a few large values). A MatMul of two activations is quantized on both
+/// sides or not at all, since a one-sided pair only adds error.
+public struct ActivationQDQPass: ModelPass {
+    public var name: String { "quantize activations (static)" }
+
+    /// Where calibration samples come from.
+    public struct Calibration {
+        /// Folder of samples (as `ModelInputs.samples`); nil generates `count` samples.
+        public var folder: String?
+        public var count: Int = 32
+        public var seed: UInt64 = 0
+        public var dims: [String: Int] = [:]
+        public var method: ActivationRanges.Method = .minmax
+        public init() {}
+    }
+
+    public var calibration: Calibration
+    public var quantizeSensitive = false
+    /// Nodes the user excluded from quantization.
+    public var isExcluded: (Node) -> Bool = { _ in false }
+
+    public init(calibration: Calibration) { self.calibration = calibration }
+
+    static let targetOps: Set<String> = ["MatMul", "Gemm", "Conv"]
+    static let sensitiveProducers: Set<String> = ["Softmax"]
+
+    /// Activation names to quantize, and how many inputs were left float for each reason.
+    func targets(_ graph: Graph) -> (names: [String], skipped: [String: Int]) {
+        var constant = Set(graph.initializers.map(\.name))
+        var producer: [String: Node] = [:]
+        for n in graph.nodes {
+            for o in n.outputs { producer[o] = n }
+            if n.opType == "Constant" || (n.opType == "DequantizeLinear" && n.inputs.first.map(constant.contains) == true) {
+                constant.formUnion(n.outputs)
+            }
+        }
+        var names: [String] = []
+        var seen: Set<String> = []
+        var skipped: [String: Int] = [:]
+        for n in graph.nodes where n.isDefaultDomain && Self.targetOps.contains(n.opType) {
+            if isExcluded(n) { skipped["excluded", default: 0] += 1; continue }
+            let candidates = n.opType == "Conv" ? [0] : [0, 1]
+            let activations = candidates.filter { $0 < n.inputs.count && !n.inputs[$0].isEmpty && !constant.contains(n.inputs[$0]) }
+            if activations.isEmpty { continue }
+            let sensitive = activations.contains { k in
+                producer[n.inputs[k]].map { Self.sensitiveProducers.contains($0.opType) } ?? false
+            }
+            if sensitive && !quantizeSensitive {
+                skipped["\(n.opType) input from Softmax", default: 0] += activations.count
+                continue
+            }
+            for k in activations where seen.insert(n.inputs[k]).inserted { names.append(n.inputs[k]) }
+        }
+        return (names, skipped)
+    }
+
+    public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
+        guard (model.opsetVersion() ?? 1) >= 13 else {
+            throw OnnxSlimError(.badInput, "static quantization needs opset 13 or later (add --opset 13)")
+        }
+        var graph = model.mainGraph
+        let (names, skipped) = targets(graph)
+        guard !names.isEmpty else {
+            return PassOutcome(name: name, changed: false, summary: [], skipped: skipped.map { ($0.key, $0.value) })
+        }
+        // Calibrate: run the float model, observing only the tensors to quantize.
+        let ranges = ActivationRanges(method: calibration.method, watched: Set(names))
+        let evaluator = try Evaluator(model: model, reader: context.reader)
+        evaluator.observe = { ranges.observe($0, $1) }
+        let samples: [ModelInputs]
+        if let folder = calibration.folder {
+            samples = try ModelInputs.samples(folder: folder, model: model).map {
+                try ModelInputs.generate(for: model, dims: calibration.dims, seed: calibration.seed, given: $0)
+            }
+        } else {
+            samples = try (0..<calibration.count).map {
+                try ModelInputs.generate(for: model, dims: calibration.dims, seed: calibration.seed &+ UInt64($0))
+            }
+        }
+        for s in samples { _ = try evaluator.run(s.values) }
+        // Graph inputs are observed too (the evaluator reports node outputs only).
+        for info in graph.inputs where names.contains(info.name) {
+            for s in samples { if case .tensor(let t)? = s.values[info.name] { ranges.observe(info.name, t) } }
+        }
+
+        var allocator = NameAllocator(model)
+        var replacement: [String: String] = [:]
+        var inserted: [String: [Node]] = [:]   // producer output → Q/DQ nodes to place after it
+        var quantized = 0
+        for activation in names {
+            guard let (lower, upper) = ranges.range(activation) else { continue }
+            let scale = max((upper - lower) / 255, Float.leastNormalMagnitude)
+            let zeroPoint = Int64(min(max((-lower / scale).rounded(.toNearestOrEven), 0), 255))
+            let scaleName = allocator.fresh("\(activation)_scale")
+            let zeroName = allocator.fresh("\(activation)_zero_point")
+            let q = allocator.fresh("\(activation)_quantized"), dq = allocator.fresh("\(activation)_dequantized")
+            graph.initializers.append(TensorValues.tensor(scaleName, dims: [], floats: [scale]))
+            graph.initializers.append(TensorValues.tensor(zeroName, dims: [], type: .uint8, bytes: [UInt8(zeroPoint)]))
+            inserted[activation] = [
+                Node("QuantizeLinear", inputs: [activation, scaleName, zeroName], outputs: [q], name: allocator.fresh("\(activation)_QuantizeLinear")),
+                Node("DequantizeLinear", inputs: [q, scaleName, zeroName], outputs: [dq], name: allocator.fresh("\(activation)_DequantizeLinear")),
+            ]
+            replacement[activation] = dq
+            quantized += 1
+        }
+        // Target operators read the dequantized value; each pair sits right after its producer.
+        var nodes: [Node] = []
+        for (name, pair) in inserted where graph.inputs.contains(where: { $0.name == name }) { nodes += pair }
+        let graphInputs = Set(graph.inputs.map(\.name))
+        for var n in graph.nodes {
+            if n.isDefaultDomain && Self.targetOps.contains(n.opType) && !isExcluded(n) {
+                n.inputs = n.inputs.map { replacement[$0] ?? $0 }
+            }
+            nodes.append(n)
+            for o in n.outputs where !graphInputs.contains(o) { if let pair = inserted[o] { nodes += pair } }
+        }
+        graph.nodes = nodes
+        model.mainGraph = graph
+        let source = calibration.folder.map { "\(samples.count) samples from \($0)" }
+            ?? "\(samples.count) generated samples (seed \(calibration.seed))"
+        return PassOutcome(name: name, changed: quantized > 0,
+                           summary: ["\(quantized) activations → uint8 QDQ (\(calibration.method.rawValue), \(source))"],
+                           skipped: skipped.map { ($0.key, $0.value) }.sorted { $0.reason < $1.reason })
+    }
+}

@@ -65,11 +65,14 @@ public final class Evaluator {
                 }
                 args.append(v)
             }
-            // Values read for the last time leave the scope now, so the kernel may own them.
-            for name in step.release { scope.values[name] = nil }
+            // Values read for the last time leave the scope now, so the kernel may own them; a node
+            // with subgraphs keeps them until it ends, since its subgraphs look them up by name.
+            let keepsScope = !step.subplans.isEmpty
+            if !keepsScope { for name in step.release { scope.values[name] = nil } }
             let call = KernelCall(node: node, inputs: args, opset: opset, evaluator: self, scope: scope, subplans: step.subplans)
             args.removeAll()
             let results = try step.kernel(call)
+            if keepsScope { for name in step.release { scope.values[name] = nil } }
             for (k, name) in node.outputs.enumerated() where !name.isEmpty {
                 guard k < results.count else { throw call.failure("produced no value for output '\(name)'") }
                 var v = results[k]

@@ -78,7 +78,7 @@ enum Movement {
     /// Parts joined block by block: for each of `outer` rounds, `chunks[i]` elements of part i.
     static func interleaved<T>(_ parts: [[T]], chunks: [Int], outer: Int) -> [T] {
         let total = chunks.reduce(0, +) * outer
-        if outer == 1 || parts.count == 1 { return Array(parts.joined()) }
+        if total == 0 { return [] }
         return [T](unsafeUninitializedCapacity: total) { r, count in
             var d = r.baseAddress!
             for o in 0..<outer {

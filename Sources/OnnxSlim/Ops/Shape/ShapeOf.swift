@@ -1,0 +1,16 @@
+/// Shape and Size: facts about the input as int64 tensors.
+enum ShapeOfOp {
+    /// Shape, optionally the dims `start..<end` (opset 15; negative counts from the end, clamped).
+    static func shape(_ call: KernelCall) throws -> [Value] {
+        let x = try call.tensor(0)
+        let r = x.rank
+        func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + r : v, 0), r) }
+        let start = clamp(call.int("start", 0)), end = clamp(call.int("end", r))
+        let dims = start < end ? x.shape[start..<end].map { Int64($0) } : []
+        return [.tensor(NDArray(int64s: dims, shape: [dims.count]))]
+    }
+
+    static func size(_ call: KernelCall) throws -> [Value] {
+        [.tensor(.scalar(Int64(try call.tensor(0).count)))]
+    }
+}

@@ -59,7 +59,7 @@ enum Cast {
             let s: [String]
             switch a.storage {
             case .float(let v):
-                let cutoff: Float = a.dataType == .float16 ? 1e3 : (a.dataType == .double ? 1e16 : 1e6)
+                let cutoff: Double = a.dataType == .float16 ? 1e3 : (a.dataType == .double ? 1e16 : 1e6)
                 s = v.map { x in
                     numpyString(x, digits: a.dataType == .float16 ? Float16(x).description : x.description, cutoff: cutoff)
                 }
@@ -91,7 +91,7 @@ enum Cast {
 
     /// numpy's text for a float: its shortest round-trip digits (from Swift's `digits`
     /// rendering), positional when 1e-4 ≤ |x| < `cutoff` (1e6 for float32), else d.ddde±XX.
-    static func numpyString(_ x: Float, digits text: String, cutoff: Float) -> String {
+    static func numpyString(_ x: Float, digits text: String, cutoff: Double) -> String {
         if x.isNaN { return "nan" }
         if x.isInfinite { return x < 0 ? "-inf" : "inf" }
         if x == 0 { return x.sign == .minus ? "-0.0" : "0.0" }
@@ -114,7 +114,7 @@ enum Cast {
         while digits.count > 1 && digits.last == "0" { digits.removeLast() }
         if digits.isEmpty { digits = ["0"] }
         let magnitude = abs(x)
-        if magnitude >= 1e-4 && magnitude < cutoff {
+        if Double(magnitude) >= 1e-4 && Double(magnitude) < cutoff {
             if e >= 0 {
                 let whole = String(digits.prefix(e + 1)) + String(repeating: "0", count: max(0, e + 1 - digits.count))
                 let frac = digits.count > e + 1 ? String(digits[(e + 1)...]) : "0"

@@ -28,7 +28,7 @@ enum Activations {
                 Swift.max(0, x) + Swift.min(0, alpha * expm1f(x / alpha))
             }
         },
-        "Sigmoid": { call in try Elementwise.mapFloats(call) { FastMath.sigmoid($0) } },
+        "Sigmoid": { call in try Elementwise.updateFloats(call, FastMath.sigmoid) },
         "HardSigmoid": { call in
             let alpha = call.float("alpha", 0.2), beta = call.float("beta", 0.5)
             return try Elementwise.mapFloats(call) { Swift.max(0, Swift.min(1, alpha * $0 + beta)) }
@@ -57,11 +57,9 @@ enum Activations {
         "Gelu": { call in
             switch call.string("approximate", "none") {
             case "none":
-                return try Elementwise.mapFloats(call) { x in 0.5 * x * (1 + FastMath.erf(x * 0.70710678118654752)) }
+                return try Elementwise.updateFloats(call, FastMath.gelu)
             case "tanh":
-                return try Elementwise.mapFloats(call) { x in
-                    0.5 * x * (1 + FastMath.tanh(0.79788456080286536 * (x + 0.044715 * x * x * x)))
-                }
+                return try Elementwise.updateFloats(call, FastMath.geluTanh)
             case let a:
                 throw call.failure("approximate '\(a)' is neither none nor tanh")
             }

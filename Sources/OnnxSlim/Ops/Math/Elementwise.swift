@@ -25,6 +25,14 @@ enum Elementwise {
         return [.tensor(a)]
     }
 
+    /// `body` run once over input 0's floats, in place; for the FastMath loops.
+    static func updateFloats(_ call: KernelCall, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws -> [Value] {
+        var (a, v) = try takeFloats(call, 0)
+        v.withUnsafeMutableBufferPointer { body($0) }
+        a.storage = .float(v)
+        return [.tensor(a)]
+    }
+
     /// `float` over floating inputs, `int` over integer ones (given the element type).
     @inline(__always)
     static func mapNumbers(_ call: KernelCall, float: (Float) -> Float,

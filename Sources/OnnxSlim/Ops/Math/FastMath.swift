@@ -74,11 +74,33 @@ enum FastMath {
         q = q * u + 5.662379322e-01
         q = q * u - 9.792307234e-05
         let large = 1 - exp(-ac * ac) * q
-        let m = a < 0.5 ? small : (a < 3.92 ? large : 1)
-        return x.isNaN ? x : (x < 0 ? -m : m)
+        // Selects only (NaN falls through to itself), so the loop stays vectorizable.
+        let m = a < 3.92 ? (a < 0.5 ? small : large) : (a >= 3.92 ? 1 : a)
+        return Float(signOf: x, magnitudeOf: m)
     }
 
     /// 1 / (1 + e^−x); exp overflows to ∞ for very negative x, giving 0.
     @inline(__always)
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+
+    // Whole-buffer forms, in place: the kernels call these once per tensor, so the loops
+    // vectorize whether or not a closure would have been inlined.
+
+    static func exp(_ p: UnsafeMutableBufferPointer<Float>) { for k in 0..<p.count { p[k] = exp(p[k]) } }
+    static func tanh(_ p: UnsafeMutableBufferPointer<Float>) { for k in 0..<p.count { p[k] = tanh(p[k]) } }
+    static func erf(_ p: UnsafeMutableBufferPointer<Float>) { for k in 0..<p.count { p[k] = erf(p[k]) } }
+    static func sigmoid(_ p: UnsafeMutableBufferPointer<Float>) { for k in 0..<p.count { p[k] = sigmoid(p[k]) } }
+
+    /// x·Φ(x) = x/2 · (1 + erf(x/√2)).
+    static func gelu(_ p: UnsafeMutableBufferPointer<Float>) {
+        for k in 0..<p.count { let x = p[k]; p[k] = 0.5 * x * (1 + erf(x * 0.70710678118654752)) }
+    }
+
+    /// Gelu's tanh approximation: x/2 · (1 + tanh(√(2/π)·(x + 0.044715·x³))).
+    static func geluTanh(_ p: UnsafeMutableBufferPointer<Float>) {
+        for k in 0..<p.count {
+            let x = p[k]
+            p[k] = 0.5 * x * (1 + tanh(0.79788456080286536 * (x + 0.044715 * x * x * x)))
+        }
+    }
 }

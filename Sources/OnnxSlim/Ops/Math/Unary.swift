@@ -1,7 +1,7 @@
 import Glibc
 
-/// Unary math: one function per element. Exp, Log-free transcendental hot paths (Exp, Tanh,
-/// Sigmoid, Erf) go through FastMath's vectorizable forms.
+/// Unary math: one function per element. The transcendental functions transformers run on every
+/// activation (Exp, Tanh, Erf) use FastMath's vectorized loops; the rest call Glibc.
 enum Unary {
     static let table: [String: Kernel] = [
         "Abs": { call in
@@ -15,7 +15,7 @@ enum Unary {
                 x == 0 ? 0 : (x > 0 || Elementwise.isUInt64(t) ? 1 : -1)
             })
         },
-        "Exp": { call in try Elementwise.mapFloats(call) { FastMath.exp($0) } },
+        "Exp": { call in try Elementwise.updateFloats(call, FastMath.exp) },
         "Log": { call in try Elementwise.mapFloats(call) { logf($0) } },
         "Sqrt": { call in try Elementwise.mapFloats(call) { $0.squareRoot() } },
         "Reciprocal": { call in try Elementwise.mapFloats(call) { 1 / $0 } },
@@ -33,8 +33,8 @@ enum Unary {
         "Asinh": { call in try Elementwise.mapFloats(call) { asinhf($0) } },
         "Acosh": { call in try Elementwise.mapFloats(call) { acoshf($0) } },
         "Atanh": { call in try Elementwise.mapFloats(call) { atanhf($0) } },
-        "Tanh": { call in try Elementwise.mapFloats(call) { FastMath.tanh($0) } },
-        "Erf": { call in try Elementwise.mapFloats(call) { FastMath.erf($0) } },
+        "Tanh": { call in try Elementwise.updateFloats(call, FastMath.tanh) },
+        "Erf": { call in try Elementwise.updateFloats(call, FastMath.erf) },
         "IsNaN": { call in try Elementwise.testFloats(call) { $0.isNaN } },
         "IsInf": { call in
             let positive = call.int("detect_positive", 1) != 0, negative = call.int("detect_negative", 1) != 0

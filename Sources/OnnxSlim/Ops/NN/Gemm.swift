@@ -8,3 +8,52 @@ enum GemmOp: OperatorKnowledge {
         return WeightUse(input: 1, channelAxis: transposed ? 0 : 1, reductionAxis: transposed ? 1 : 0)
     }
 }
+
+extension GemmOp {
+    /// One sgemm: the output starts as beta·C broadcast to [M, N], then accumulates alpha·A'·B'.
+    static func evaluate(_ call: KernelCall) throws -> [Value] {
+        let a = try call.tensor(0), b = try call.tensor(1), c = try call.optionalTensor(2)
+        let ta = call.int("transA", 0) != 0, tb = call.int("transB", 0) != 0
+        let alpha = call.float("alpha", 1), beta = call.float("beta", 1)
+        guard a.rank == 2, b.rank == 2 else { throw call.failure("A \(a.shape) and B \(b.shape) must be matrices") }
+        let (m, k) = ta ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+        let (kb, n) = tb ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        guard k == kb else { throw call.failure("inner dims differ: A \(a.shape), B \(b.shape)") }
+        var bias: NDArray? = nil
+        if let c, beta != 0 {
+            guard c.rank <= 2, (try? Broadcast.shape(c.shape, [m, n])) == [m, n] else {
+                throw call.failure("C \(c.shape) does not broadcast to [\(m), \(n)]")
+            }
+            bias = c.expanded(to: [m, n])
+        }
+        guard let av = a.floats, let bv = b.floats else {
+            return [.tensor(try integerGemm(a, b, bias, ta, tb, m, n, k, alpha, beta))]
+        }
+        var out = bias.map { $0.asFloats } ?? [Float](repeating: 0, count: m * n)
+        av.withUnsafeBufferPointer { pa in bv.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
+            guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress else { return }
+            BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: ca, lda: a.shape[1],
+                       b: cb, ldb: b.shape[1], beta: bias == nil ? 0 : beta, c: cc, ldc: n)
+        } } }
+        return [.tensor(NDArray(floats: out, shape: [m, n], type: a.dataType))]
+    }
+
+    /// Integer Gemm through dgemm (exact while sums stay below 2^53).
+    static func integerGemm(_ a: NDArray, _ b: NDArray, _ c: NDArray?, _ ta: Bool, _ tb: Bool,
+                            _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ beta: Float) throws -> NDArray {
+        let av = a.asInt64s.map { Double($0) }, bv = b.asInt64s.map { Double($0) }
+        var prod = [Double](repeating: 0, count: m * n)
+        av.withUnsafeBufferPointer { pa in bv.withUnsafeBufferPointer { pb in prod.withUnsafeMutableBufferPointer { pc in
+            guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress else { return }
+            BLAS.dgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: ca, lda: a.shape[1], b: cb, ldb: b.shape[1], c: cc, ldc: n)
+        } } }
+        let cv = c?.asInt64s
+        var out = [Int64](repeating: 0, count: m * n)
+        for i in 0..<(m * n) {
+            var v = Double(alpha) * prod[i]
+            if let cv { v += Double(beta) * Double(cv[i]) }
+            out[i] = Int64(max(-9.2e18, min(9.2e18, v.rounded(.towardZero))))
+        }
+        return NDArray(int64s: out, shape: [m, n], type: a.dataType)
+    }
+}

@@ -88,10 +88,11 @@ struct ConvGeometry: Equatable {
         if let req = requested, req.count != r { throw call.failure("output_shape has \(req.count) dims, want \(r)") }
         for d in 0..<r {
             let natural = strides[d] * (input[d] - 1) + outputPadding[d] + g.extent(d)
-            var target: Int? = requested?[d]
-            if target == nil && (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") { target = input[d] * strides[d] }
-            if let out = target {
-                // Pads follow from the requested size; a negative total only appends zeros.
+            let same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER"
+            if requested != nil || same {
+                // Pads follow from the requested size (input·stride for SAME, never beyond the
+                // natural size there); a requested size past the natural one appends zeros.
+                let out = requested?[d] ?? min(natural, input[d] * strides[d])
                 let total = max(0, natural - out)
                 g.padsBegin[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
                 g.padsEnd[d] = total - g.padsBegin[d]

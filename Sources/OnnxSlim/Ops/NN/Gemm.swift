@@ -1,3 +1,5 @@
+import COpenBLAS
+
 /// Gemm: Y = alpha · A' · B' + beta · C. B is [K, N], or [N, K] with transB = 1.
 enum GemmOp: OperatorKnowledge {
     static let opType = "Gemm"
@@ -24,7 +26,12 @@ extension GemmOp {
             guard c.rank <= 2, (try? Broadcast.shape(c.shape, [m, n])) == [m, n] else {
                 throw call.failure("C \(c.shape) does not broadcast to [\(m), \(n)]")
             }
-            bias = c.expanded(to: [m, n])
+            // A bias row (the usual case) repeats without an index map.
+            if let cv = c.floats, c.count == n, c.shape.last == n || n == 1 {
+                bias = NDArray(floats: [Float]((0..<m).map { _ in cv }.joined()), shape: [m, n], type: c.dataType)
+            } else {
+                bias = c.expanded(to: [m, n])
+            }
         }
         guard let av = a.floats, let bv = b.floats else {
             return [.tensor(try integerGemm(a, b, bias, ta, tb, m, n, k, alpha, beta))]
@@ -32,8 +39,15 @@ extension GemmOp {
         var out = bias.map { $0.asFloats } ?? [Float](repeating: 0, count: m * n)
         av.withUnsafeBufferPointer { pa in bv.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
             guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress else { return }
-            BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: ca, lda: a.shape[1],
-                       b: cb, ldb: b.shape[1], beta: bias == nil ? 0 : beta, c: cc, ldc: n)
+            let lda = a.shape[1], ldb = b.shape[1], cBeta: Float = bias == nil ? 0 : beta
+            if m == 1 && k > 0 {
+                // One row (a classifier head): a matrix-vector product, much faster than sgemm.
+                cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, blasint(b.shape[0]), blasint(b.shape[1]),
+                            alpha, cb, blasint(ldb), ca, blasint(ta ? lda : 1), cBeta, cc, 1)
+            } else {
+                BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: ca, lda: lda,
+                           b: cb, ldb: ldb, beta: cBeta, c: cc, ldc: n)
+            }
         } } }
         return [.tensor(NDArray(floats: out, shape: [m, n], type: a.dataType))]
     }

@@ -77,6 +77,8 @@ enum Pooling {
 
     /// Pools every N×C plane of `x`; with `wantsIndices`, also the flat input index of each
     /// maximum (row-major, or column-major over the spatial axes with `columnMajor`).
+    /// Works a whole output row at a time: each kernel tap adds one contiguous (or strided) run
+    /// of an input row to the row's accumulators.
     static func pool(_ call: KernelCall, _ x: NDArray, _ geo: ConvGeometry, _ kind: Kind,
                      wantsIndices: Bool, columnMajor: Bool) throws -> (NDArray, [Int64]?) {
         guard let g = geo.lifted3() else { throw call.unsupported("more than 3 spatial axes") }
@@ -97,9 +99,25 @@ enum Pooling {
         let total = planes * outP
         var out = [Float](repeating: 0, count: total)
         var indices = wantsIndices ? [Int64](repeating: 0, count: total) : []
+        // Per output column: the taps along W inside the input, and inside input plus pads.
+        var wTaps = [Float](repeating: 0, count: OW), wPadTaps = [Float](repeating: 0, count: OW)
+        for ow in 0..<OW {
+            let w0 = ow * sw - pw
+            let r = validRange(offset: w0, stride: dw, size: IW, count: KW)
+            let rp = validRange(offset: w0 + pw, stride: dw, size: IW + pw + ew, count: KW)
+            wTaps[ow] = Float(r.hi - r.lo); wPadTaps[ow] = Float(rp.hi - rp.lo)
+        }
+        var isMax = false, isLp = false, include = false, p: Float = 1
+        switch kind {
+        case .max: isMax = true
+        case .average(let c): include = c
+        case .lp(let e): isLp = true; p = e
+        }
+        let square = isLp && p == 2
         xv.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { py in indices.withUnsafeMutableBufferPointer { pi in
             guard let xb = px.baseAddress, let yb = py.baseAddress else { return }
-            var o = 0
+            // (An empty array may still hand out a base address.)
+            let ib = wantsIndices ? pi.baseAddress : nil
             for plane in 0..<planes {
                 let src = xb + plane * inP
                 for od in 0..<OD {
@@ -110,53 +128,64 @@ enum Pooling {
                         let h0 = oh * sh - ph
                         let (kh0, kh1) = validRange(offset: h0, stride: dh, size: IH, count: KH)
                         let padH = validRange(offset: h0 + ph, stride: dh, size: IH + ph + eh, count: KH)
-                        for ow in 0..<OW {
-                            let w0 = ow * sw - pw
-                            let (kw0, kw1) = validRange(offset: w0, stride: dw, size: IW, count: KW)
-                            switch kind {
-                            case .max:
-                                var best = -Float.infinity, at = -1
-                                for kd in kd0..<kd1 { for kh in kh0..<kh1 {
-                                    let row = ((d0 + kd * dd) * IH + h0 + kh * dh) * IW + w0
-                                    for kw in kw0..<kw1 {
-                                        let v = src[row + kw * dw]
-                                        if v > best || at < 0 { best = v; at = row + kw * dw }
+                        let o = plane * outP + (od * OH + oh) * OW
+                        let row = yb + o
+                        if isMax { row.update(repeating: -.infinity, count: OW) }
+                        let rowIdx = ib.map { $0 + o }
+                        for kd in kd0..<kd1 {
+                            let id = d0 + kd * dd
+                            for kh in kh0..<kh1 {
+                                let ih = h0 + kh * dh
+                                let srcRow = src + (id * IH + ih) * IW
+                                for kw in 0..<KW {
+                                    let off = kw * dw - pw
+                                    let (lo, hi) = validRange(offset: off, stride: sw, size: IW, count: OW)
+                                    if lo >= hi { continue }
+                                    let s = srcRow + lo * sw + off, r = row + lo, n = hi - lo
+                                    if isMax {
+                                        if let rowIdx {
+                                            let base = (id * IH + ih) * IW + lo * sw + off
+                                            for j in 0..<n where s[j * sw] > r[j] {
+                                                r[j] = s[j * sw]; rowIdx[lo + j] = Int64(base + j * sw)
+                                            }
+                                        } else if sw == 1 {
+                                            for j in 0..<n { r[j] = Swift.max(r[j], s[j]) }
+                                        } else {
+                                            for j in 0..<n { r[j] = Swift.max(r[j], s[j * sw]) }
+                                        }
+                                    } else if !isLp {
+                                        if sw == 1 { for j in 0..<n { r[j] += s[j] } }
+                                        else { for j in 0..<n { r[j] += s[j * sw] } }
+                                    } else if square {
+                                        for j in 0..<n { let v = s[j * sw]; r[j] += v * v }
+                                    } else {
+                                        for j in 0..<n { r[j] += powf(abs(s[j * sw]), p) }
                                     }
-                                } }
-                                yb[o] = best
-                                if wantsIndices, let ib = pi.baseAddress {
-                                    var flat = max(at, 0)
-                                    if columnMajor {
-                                        let iw = flat % IW, ih = (flat / IW) % IH, id = flat / (IW * IH)
-                                        flat = (iw * IH + ih) * ID + id
-                                    }
-                                    ib[o] = Int64(plane * inP + flat)
                                 }
-                            case .average(let include):
-                                var s: Float = 0
-                                for kd in kd0..<kd1 { for kh in kh0..<kh1 {
-                                    let row = src + ((d0 + kd * dd) * IH + h0 + kh * dh) * IW + w0
-                                    for kw in kw0..<kw1 { s += row[kw * dw] }
-                                } }
-                                let n: Int
-                                if include {
-                                    let padW = validRange(offset: w0 + pw, stride: dw, size: IW + pw + ew, count: KW)
-                                    n = (padD.hi - padD.lo) * (padH.hi - padH.lo) * (padW.hi - padW.lo)
-                                } else {
-                                    n = (kd1 - kd0) * (kh1 - kh0) * (kw1 - kw0)
-                                }
-                                yb[o] = n > 0 ? s / Float(n) : 0
-                            case .lp(let p):
-                                var s: Float = 0
-                                for kd in kd0..<kd1 { for kh in kh0..<kh1 {
-                                    let row = src + ((d0 + kd * dd) * IH + h0 + kh * dh) * IW + w0
-                                    for kw in kw0..<kw1 { s += p == 2 ? row[kw * dw] * row[kw * dw] : powf(abs(row[kw * dw]), p) }
-                                } }
-                                yb[o] = p == 2 ? s.squareRoot() : powf(s, 1 / p)
                             }
-                            o += 1
+                        }
+                        if isMax { continue }
+                        if isLp {
+                            for j in 0..<OW { row[j] = square ? row[j].squareRoot() : powf(row[j], 1 / p) }
+                        } else {
+                            let taps = Float(include ? (padD.hi - padD.lo) * (padH.hi - padH.lo) : (kd1 - kd0) * (kh1 - kh0))
+                            for j in 0..<OW {
+                                let n = taps * (include ? wPadTaps[j] : wTaps[j])
+                                row[j] = n > 0 ? row[j] / n : 0
+                            }
                         }
                     }
+                }
+            }
+            // Indices so far are within a plane; make them flat over the whole tensor.
+            if let ib {
+                for o in 0..<total {
+                    var flat = Int(ib[o])
+                    if columnMajor {
+                        let iw = flat % IW, ih = (flat / IW) % IH, id = flat / (IW * IH)
+                        flat = (iw * IH + ih) * ID + id
+                    }
+                    ib[o] = Int64((o / Swift.max(outP, 1)) * inP + flat)
                 }
             }
         } } }

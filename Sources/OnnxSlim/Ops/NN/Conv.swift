@@ -7,3 +7,177 @@ enum ConvOp: OperatorKnowledge {
         return WeightUse(input: 1, channelAxis: 0, reductionAxis: 1)
     }
 }
+
+extension ConvOp {
+    static func evaluate(_ call: KernelCall) throws -> [Value] {
+        let x = try call.tensor(0), w = try call.tensor(1), b = try call.optionalTensor(2)
+        guard let xv = x.floats, let wv = w.floats else { throw call.unsupported("Conv on \(x.dataType)") }
+        guard x.rank >= 3, w.rank == x.rank else { throw call.failure("input \(x.shape) and weight \(w.shape) ranks") }
+        let kernel = Array(w.shape.dropFirst(2))
+        if let ks = call.ints("kernel_shape"), ks != kernel {
+            throw call.failure("kernel_shape \(ks) disagrees with weight \(w.shape)")
+        }
+        let g = try ConvGeometry.forward(call, input: Array(x.shape.dropFirst(2)), kernel: kernel)
+        if let b, b.floats == nil || b.rank != 1 { throw call.failure("bias must be a 1-D float tensor") }
+        let y = try convolve(input: xv, inputShape: x.shape, weight: wv, weightShape: w.shape,
+                             bias: b?.floats, geometry: g)
+        return [.tensor(NDArray(floats: y, shape: [x.shape[0], w.shape[0]] + g.output, type: x.dataType))]
+    }
+
+    /// Float convolution, the core of Conv and of the quantized convolutions (ConvInteger,
+    /// QLinearConv convert to Float after removing zero points and call this).
+    ///
+    /// `input` is [N, C, spatial…], `weight` [M, C/group, kernel…], `bias` nil or [M];
+    /// `geometry` (from `ConvGeometry.forward`) gives strides, dilations, pads, group and the
+    /// output size. Returns [N, M, geometry.output…] row-major. Up to 3 spatial axes.
+    /// Paths: 1×1 stride-1 unpadded kernels are one sgemm per image and group straight on the
+    /// input; depthwise convolutions (one input channel per group) are a direct loop; everything
+    /// else is im2col into one scratch buffer plus one sgemm per image and group.
+    static func convolve(input: [Float], inputShape: [Int], weight: [Float], weightShape: [Int],
+                         bias: [Float]?, geometry: ConvGeometry) throws -> [Float] {
+        func bad(_ m: String) -> OnnxSlimError { OnnxSlimError(.badInput, "Conv: \(m)") }
+        let r = geometry.rank
+        guard inputShape.count == r + 2, weightShape.count == r + 2,
+              Array(weightShape.dropFirst(2)) == geometry.kernel, Array(inputShape.dropFirst(2)) == geometry.input else {
+            throw bad("input \(inputShape), weight \(weightShape) and geometry disagree")
+        }
+        guard let g3 = geometry.lifted3() else { throw bad("more than 3 spatial axes are not supported") }
+        let n = inputShape[0], c = inputShape[1], m = weightShape[0], cg = weightShape[1], groups = geometry.group
+        guard cg * groups == c, m % groups == 0 else {
+            throw bad("channels \(c) and weight \(weightShape) do not fit group \(groups)")
+        }
+        guard input.count == inputShape.reduce(1, *), weight.count == weightShape.reduce(1, *) else {
+            throw bad("value counts do not match shapes")
+        }
+        if let bias, bias.count != m { throw bad("bias has \(bias.count) values for \(m) channels") }
+        let mg = m / groups
+        let (ID, IH, IW) = (g3.input[0], g3.input[1], g3.input[2])
+        let (OD, OH, OW) = (g3.output[0], g3.output[1], g3.output[2])
+        let (KD, KH, KW) = (g3.kernel[0], g3.kernel[1], g3.kernel[2])
+        let inP = ID * IH * IW, outP = OD * OH * OW, kp = KD * KH * KW, k = cg * kp
+        let total = n * m * outP
+        if total == 0 { return [] }
+
+        let pointwise = kp == 1 && g3.strides.allSatisfy { $0 == 1 } && g3.padsBegin.allSatisfy { $0 == 0 }
+            && g3.padsEnd.allSatisfy { $0 == 0 }
+        let depthwise = cg == 1 && groups == c && !pointwise
+
+        var out = [Float](unsafeUninitializedCapacity: total) { _, count in count = total }
+        if depthwise {
+            input.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in out.withUnsafeMutableBufferPointer { py in
+                guard let x = px.baseAddress, let w = pw.baseAddress, let y = py.baseAddress else { return }
+                for ni in 0..<n {
+                    for oc in 0..<m {
+                        depthwisePlane(x + (ni * c + oc / mg) * inP, w + oc * kp, bias?[oc] ?? 0,
+                                       y + (ni * m + oc) * outP, g3)
+                    }
+                }
+            } } }
+            return out
+        }
+
+        // im2col scratch [k, outP], reused by every image and group.
+        var col = pointwise ? [] : [Float](repeating: 0, count: k * outP)
+        input.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
+        out.withUnsafeMutableBufferPointer { py in col.withUnsafeMutableBufferPointer { pc in
+            guard let x = px.baseAddress, let w = pw.baseAddress, let y = py.baseAddress else { return }
+            for ni in 0..<n {
+                for gi in 0..<groups {
+                    let xg = x + (ni * c + gi * cg) * inP
+                    let b: UnsafePointer<Float>
+                    if pointwise {
+                        b = xg
+                    } else {
+                        guard let cc = pc.baseAddress else { return }
+                        im2col(xg, channels: cg, g3, into: cc)
+                        b = UnsafePointer(cc)
+                    }
+                    let yg = y + (ni * m + gi * mg) * outP
+                    BLAS.sgemm(m: mg, n: outP, k: k, a: w + gi * mg * k, lda: k, b: b, ldb: outP, c: yg, ldc: outP)
+                    if let bias {
+                        for j in 0..<mg {
+                            let bv = bias[gi * mg + j], row = yg + j * outP
+                            for p in 0..<outP { row[p] += bv }
+                        }
+                    }
+                }
+            }
+        } } } }
+        return out
+    }
+
+    /// Unfolds `channels` input planes into columns: row (c, kd, kh, kw) of `col` holds, for every
+    /// output position, the input element that kernel tap multiplies (0 in the padding).
+    static func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+        let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
+        let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
+        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (sd, sh, sw) = (g.strides[0], g.strides[1], g.strides[2])
+        let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
+        let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+        let inP = ID * IH * IW
+        var dst = col
+        for ci in 0..<channels {
+            let plane = x + ci * inP
+            for kd in 0..<KD { for kh in 0..<KH { for kw in 0..<KW {
+                let offW = kw * dw - pw
+                let (lo, hi) = validRange(offset: offW, stride: sw, size: IW, count: OW)
+                for od in 0..<OD {
+                    let id = od * sd - pd + kd * dd
+                    if id < 0 || id >= ID { dst.update(repeating: 0, count: OH * OW); dst += OH * OW; continue }
+                    for oh in 0..<OH {
+                        let ih = oh * sh - ph + kh * dh
+                        if ih < 0 || ih >= IH || lo >= hi { dst.update(repeating: 0, count: OW); dst += OW; continue }
+                        if lo > 0 { dst.update(repeating: 0, count: lo) }
+                        let src = plane + (id * IH + ih) * IW + lo * sw + offW
+                        if sw == 1 {
+                            (dst + lo).update(from: src, count: hi - lo)
+                        } else {
+                            for j in 0..<(hi - lo) { dst[lo + j] = src[j * sw] }
+                        }
+                        if hi < OW { (dst + hi).update(repeating: 0, count: OW - hi) }
+                        dst += OW
+                    }
+                }
+            } } }
+        }
+    }
+
+    /// One output plane of a depthwise convolution: the kernel taps of one channel slid over its
+    /// input plane, accumulated row by row (contiguous inner runs when the stride is 1).
+    static func depthwisePlane(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: Float,
+                               _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+        let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
+        let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
+        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (sd, sh, sw) = (g.strides[0], g.strides[1], g.strides[2])
+        let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
+        let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+        for od in 0..<OD {
+            for oh in 0..<OH {
+                let row = y + (od * OH + oh) * OW
+                row.update(repeating: bias, count: OW)
+                for kd in 0..<KD {
+                    let id = od * sd - pd + kd * dd
+                    if id < 0 || id >= ID { continue }
+                    for kh in 0..<KH {
+                        let ih = oh * sh - ph + kh * dh
+                        if ih < 0 || ih >= IH { continue }
+                        let src = x + (id * IH + ih) * IW
+                        for kw in 0..<KW {
+                            let wt = w[(kd * KH + kh) * KW + kw], offW = kw * dw - pw
+                            let (lo, hi) = validRange(offset: offW, stride: sw, size: IW, count: OW)
+                            if lo >= hi { continue }
+                            let s = src + lo * sw + offW, d = row + lo
+                            if sw == 1 {
+                                for j in 0..<(hi - lo) { d[j] += wt * s[j] }
+                            } else {
+                                for j in 0..<(hi - lo) { d[j] += wt * s[j * sw] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -7,3 +7,85 @@ enum ConvTransposeOp: OperatorKnowledge {
         return WeightUse(input: 1, channelAxis: 1, reductionAxis: 0)
     }
 }
+
+extension ConvTransposeOp {
+    /// The gradient of Conv: per image and group one sgemm W_gᵀ · X_g gives every kernel tap's
+    /// contribution at every input position (columns), which col2im scatters into the output.
+    static func evaluate(_ call: KernelCall) throws -> [Value] {
+        let x = try call.tensor(0), w = try call.tensor(1), b = try call.optionalTensor(2)
+        guard let xv = x.floats, let wv = w.floats else { throw call.unsupported("ConvTranspose on \(x.dataType)") }
+        guard x.rank >= 3, w.rank == x.rank else { throw call.failure("input \(x.shape) and weight \(w.shape) ranks") }
+        let kernel = Array(w.shape.dropFirst(2))
+        if let ks = call.ints("kernel_shape"), ks != kernel {
+            throw call.failure("kernel_shape \(ks) disagrees with weight \(w.shape)")
+        }
+        let geo = try ConvGeometry.transposed(call, input: Array(x.shape.dropFirst(2)), kernel: kernel)
+        guard let g3 = geo.lifted3() else { throw call.unsupported("more than 3 spatial axes") }
+        let n = x.shape[0], c = x.shape[1], groups = geo.group
+        guard w.shape[0] == c, c % groups == 0 else { throw call.failure("weight \(w.shape) does not fit \(c) channels, group \(groups)") }
+        let cg = c / groups, mg = w.shape[1], m = mg * groups
+        let bias = b?.floats
+        if let b, bias == nil || b.count != m { throw call.failure("bias must hold \(m) floats") }
+        let inP = g3.input.reduce(1, *), outP = g3.output.reduce(1, *), kp = g3.kernel.reduce(1, *)
+        let rows = mg * kp
+        var out = [Float](repeating: 0, count: n * m * outP)
+        var col = [Float](repeating: 0, count: rows * inP)
+        if out.isEmpty { return [.tensor(NDArray(floats: out, shape: [n, m] + geo.output, type: x.dataType))] }
+        xv.withUnsafeBufferPointer { px in wv.withUnsafeBufferPointer { pw in
+        out.withUnsafeMutableBufferPointer { py in col.withUnsafeMutableBufferPointer { pc in
+            guard let xp = px.baseAddress, let wp = pw.baseAddress, let y = py.baseAddress, let cc = pc.baseAddress else { return }
+            for ni in 0..<n {
+                for gi in 0..<groups {
+                    BLAS.sgemm(transA: true, m: rows, n: inP, k: cg, a: wp + gi * cg * rows, lda: rows,
+                               b: xp + (ni * c + gi * cg) * inP, ldb: inP, c: cc, ldc: inP)
+                    let yg = y + (ni * m + gi * mg) * outP
+                    col2im(cc, channels: mg, g3, into: yg)
+                    if let bias {
+                        for j in 0..<mg {
+                            let bv = bias[gi * mg + j], row = yg + j * outP
+                            for p in 0..<outP { row[p] += bv }
+                        }
+                    }
+                }
+            }
+        } } } }
+        return [.tensor(NDArray(floats: out, shape: [n, m] + geo.output, type: x.dataType))]
+    }
+
+    /// Adds columns back into output planes: row (c, kd, kh, kw) of `col` holds that tap's
+    /// contribution for every input position; it lands at input·stride − pad + tap·dilation.
+    static func col2im(_ col: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, into y: UnsafeMutablePointer<Float>) {
+        let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
+        let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
+        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (sd, sh, sw) = (g.strides[0], g.strides[1], g.strides[2])
+        let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
+        let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+        let outP = OD * OH * OW
+        var src = col
+        for ci in 0..<channels {
+            let plane = y + ci * outP
+            for kd in 0..<KD { for kh in 0..<KH { for kw in 0..<KW {
+                let offW = kw * dw - pw
+                // Input columns iw whose target iw·sw + offW lies inside the output row.
+                let (lo, hi) = validRange(offset: offW, stride: sw, size: OW, count: IW)
+                for id in 0..<ID {
+                    let od = id * sd - pd + kd * dd
+                    if od < 0 || od >= OD { src += IH * IW; continue }
+                    for ih in 0..<IH {
+                        let oh = ih * sh - ph + kh * dh
+                        if oh >= 0 && oh < OH && lo < hi {
+                            let dst = plane + (od * OH + oh) * OW + lo * sw + offW, s = src + lo
+                            if sw == 1 {
+                                for j in 0..<(hi - lo) { dst[j] += s[j] }
+                            } else {
+                                for j in 0..<(hi - lo) { dst[j * sw] += s[j] }
+                            }
+                        }
+                        src += IW
+                    }
+                }
+            } } }
+        }
+    }
+}

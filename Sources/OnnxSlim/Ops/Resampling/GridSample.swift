@@ -1,6 +1,8 @@
 /// GridSample (opset 16: 4-D; opset 20: any rank): Y[n, c, p] samples X[n, c] at the grid's
 /// normalized coordinates (last grid dim lists them innermost-axis first: x, y, …) by nearest,
 /// linear or cubic interpolation; out-of-range pixels read as zeros, the border, or a reflection.
+/// As in PyTorch and onnxruntime, cubic border padding clamps each of the 4 taps rather than the
+/// sample coordinate (the ONNX Python reference clamps the coordinate first).
 enum GridSampleOp {
     enum Padding { case zeros, border, reflection }
 
@@ -51,7 +53,7 @@ enum GridSampleOp {
                     if taps == 1 { v = v.rounded(.toNearestOrEven) }
                     let lo: Float = align ? 0 : -0.5, hi: Float = align ? Float(len - 1) : Float(len) - 0.5
                     if v < lo || v > hi {
-                        if padding == .border { v = min(max(v, 0), Float(len - 1)) }
+                        if padding == .border && taps != 4 { v = min(max(v, 0), Float(len - 1)) }
                         else if padding == .reflection { v = reflect(v, lo, hi) }
                     }
                     if taps == 1 {

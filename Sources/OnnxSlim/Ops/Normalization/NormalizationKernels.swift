@@ -1,5 +1,15 @@
 /// Normalization layers and the Softmax family: the evaluator's kernels of this family, by
 /// operator type.
 enum NormalizationKernels {
-    static let table: [String: Kernel] = [:]
+    static let table: [String: Kernel] = [
+        "BatchNormalization": BatchNormalizationOp.evaluate,
+        "LayerNormalization": LayerNormalizationOp.evaluate,
+        "InstanceNormalization": InstanceNormalizationOp.instance,
+        "GroupNormalization": InstanceNormalizationOp.group,
+        "LRN": LRNOp.evaluate,
+        "MeanVarianceNormalization": MeanVarianceNormalizationOp.evaluate,
+        "Softmax": SoftmaxOp.kernel(.softmax),
+        "LogSoftmax": SoftmaxOp.kernel(.logSoftmax),
+        "Hardmax": SoftmaxOp.kernel(.hardmax),
+    ]
 }

@@ -1,0 +1,304 @@
+/// Resize (opset 10–19) and the deprecated Upsample. Interpolation is separable: each resized
+/// axis maps every output position to a few input positions with weights (one for nearest, two
+/// for linear, four for cubic, more when antialiasing widens the filter), applied one axis after
+/// the other. Nearest mode gathers, so it works for every element type.
+enum ResizeOp {
+    enum Mode { case nearest, linear, cubic }
+    enum Rounding { case roundPreferFloor, roundPreferCeil, floor, ceil, legacy }
+
+    struct Options {
+        var mode = Mode.nearest
+        var coordinates = "half_pixel"
+        var rounding = Rounding.roundPreferFloor
+        var cubicA = -0.75
+        var excludeOutside = false
+        var extrapolation: Float = 0
+        var antialias = false
+    }
+
+    /// Output positions along one axis: `taps` input indices and weights each; extrapolated
+    /// positions (tf_crop_and_resize outside the roi) take the extrapolation value.
+    struct AxisMap {
+        var output: Int
+        var taps: Int
+        var index: [Int]
+        var weight: [Float]
+        var extrapolated: [Bool]
+        var identity: Bool
+    }
+
+    static func evaluate(_ call: KernelCall) throws -> [Value] {
+        let x = try call.tensor(0)
+        let rank = x.rank
+        var options = Options()
+        options.mode = try mode(call)
+        var scales: [Float]?, sizes: [Int]?, roi: [Float]?
+        if call.opset < 11 {
+            scales = try call.tensor(1).asFloats
+            options.coordinates = "asymmetric"
+            options.rounding = .legacy
+        } else {
+            roi = try call.optionalTensor(1).map(\.asFloats).flatMap { $0.isEmpty ? nil : $0 }
+            scales = try call.optionalTensor(2).map(\.asFloats).flatMap { $0.isEmpty ? nil : $0 }
+            sizes = try call.optionalTensor(3).map(\.asInts).flatMap { $0.isEmpty ? nil : $0 }
+            options.coordinates = call.string("coordinate_transformation_mode", "half_pixel")
+            options.cubicA = Double(call.float("cubic_coeff_a", -0.75))
+            options.excludeOutside = call.int("exclude_outside", 0) != 0
+            options.extrapolation = call.float("extrapolation_value", 0)
+            options.antialias = call.opset >= 18 && call.int("antialias", 0) != 0
+            switch call.string("nearest_mode", "round_prefer_floor") {
+            case "round_prefer_floor": options.rounding = .roundPreferFloor
+            case "round_prefer_ceil": options.rounding = .roundPreferCeil
+            case "floor": options.rounding = .floor
+            case "ceil": options.rounding = .ceil
+            case let other: throw call.failure("unknown nearest_mode '\(other)'")
+            }
+        }
+        let axes = call.opset >= 18 ? try call.ints("axes").map { try Axes.normalize($0, rank: rank) } ?? Array(0..<rank) : Array(0..<rank)
+        guard Set(axes).count == axes.count else { throw call.failure("axes \(axes) repeat") }
+        guard (scales == nil) != (sizes == nil) else { throw call.failure("needs exactly one of scales and sizes") }
+
+        // Full-rank scale, output size and roi.
+        var scale = [Double](repeating: 1, count: rank), out = x.shape
+        var roiStart = [Double](repeating: 0, count: rank), roiEnd = [Double](repeating: 1, count: rank)
+        if let roi, options.coordinates == "tf_crop_and_resize" {
+            guard roi.count == 2 * axes.count else { throw call.failure("roi has \(roi.count) values for \(axes.count) axes") }
+            for (i, d) in axes.enumerated() { roiStart[d] = Double(roi[i]); roiEnd[d] = Double(roi[axes.count + i]) }
+        }
+        if let scales {
+            guard scales.count == axes.count else { throw call.failure("scales has \(scales.count) values for \(axes.count) axes") }
+            for (i, d) in axes.enumerated() {
+                guard scales[i] > 0 else { throw call.failure("scale \(scales[i]) is not positive") }
+                scale[d] = Double(scales[i])
+                out[d] = Int((scale[d] * Double(x.shape[d])).rounded(.down))
+            }
+        } else if let sizes {
+            guard sizes.count == axes.count, sizes.allSatisfy({ $0 >= 0 }) else { throw call.failure("bad sizes \(sizes)") }
+            for (i, d) in axes.enumerated() {
+                out[d] = sizes[i]
+                scale[d] = x.shape[d] == 0 ? 1 : Double(sizes[i]) / Double(x.shape[d])
+            }
+            let policy = call.opset >= 18 ? call.string("keep_aspect_ratio_policy", "stretch") : "stretch"
+            if policy != "stretch" && !axes.isEmpty {
+                let picked = axes.map { scale[$0] }
+                guard policy == "not_larger" || policy == "not_smaller" else { throw call.failure("unknown keep_aspect_ratio_policy '\(policy)'") }
+                let s = policy == "not_larger" ? picked.min()! : picked.max()!
+                for d in axes { scale[d] = s; out[d] = Int(s * Double(x.shape[d]) + 0.5) }
+            }
+        }
+        return [.tensor(try resize(x, out: out, scale: scale, roiStart: roiStart, roiEnd: roiEnd, options, call))]
+    }
+
+    /// Upsample (opset 7: scales attribute; 9: scales input): asymmetric coordinates.
+    static func upsample(_ call: KernelCall) throws -> [Value] {
+        let x = try call.tensor(0)
+        let scales = call.opset >= 9 ? try call.tensor(1).asFloats : (call.floats("scales") ?? [])
+        guard scales.count == x.rank, scales.allSatisfy({ $0 > 0 }) else { throw call.failure("bad scales \(scales)") }
+        var options = Options()
+        options.mode = try mode(call)
+        options.coordinates = "asymmetric"
+        options.rounding = .legacy
+        let scale = scales.map(Double.init)
+        let out = (0..<x.rank).map { Int((scale[$0] * Double(x.shape[$0])).rounded(.down)) }
+        let zeros = [Double](repeating: 0, count: x.rank), ones = [Double](repeating: 1, count: x.rank)
+        return [.tensor(try resize(x, out: out, scale: scale, roiStart: zeros, roiEnd: ones, options, call))]
+    }
+
+    static func mode(_ call: KernelCall) throws -> Mode {
+        switch call.string("mode", "nearest") {
+        case "nearest": return .nearest
+        case "linear", "bilinear", "trilinear": return .linear
+        case "cubic", "bicubic": return .cubic
+        case let other: throw call.failure("unknown mode '\(other)'")
+        }
+    }
+
+    static func resize(_ x: NDArray, out: [Int], scale: [Double], roiStart: [Double], roiEnd: [Double],
+                       _ options: Options, _ call: KernelCall) throws -> NDArray {
+        let maps = (0..<x.rank).map {
+            axisMap(input: x.shape[$0], output: out[$0], scale: scale[$0], roi: (roiStart[$0], roiEnd[$0]), options)
+        }
+        if x.count == 0 || out.contains(0) { return NDArray.zeros(x.dataType, shape: out) }
+        if options.mode == .nearest { return gatherNearest(x, maps, options) }
+        var values: [Float]
+        switch x.storage {
+        case .float(let v): values = v
+        case .int: values = x.asFloats
+        default: throw call.failure("\(options.mode) interpolation of \(x.dataType)")
+        }
+        var shape = x.shape
+        for (d, map) in maps.enumerated() where !map.identity {
+            values = interpolate(values, shape, axis: d, map, options.extrapolation)
+            shape[d] = map.output
+        }
+        if x.kind == .int {
+            let range = NDArray.integerRange(x.dataType) ?? Int64.min...Int64.max
+            let ints = values.map { v -> Int64 in
+                let r = v.rounded(.toNearestOrEven)
+                if r.isNaN { return 0 }
+                if r <= Float(range.lowerBound) { return range.lowerBound }
+                if r >= Float(range.upperBound) { return range.upperBound }
+                return Int64(r)
+            }
+            return NDArray(int64s: ints, shape: shape, type: x.dataType)
+        }
+        return NDArray(floats: values, shape: shape, type: x.dataType)
+    }
+
+    /// The input coordinate output position `j` samples, per coordinate_transformation_mode,
+    /// and whether it lies outside a tf_crop_and_resize roi.
+    static func sourceCoordinate(_ j: Int, input: Int, output: Int, scale: Double, roi: (Double, Double),
+                                 _ mode: String) -> (Double, Bool) {
+        let y = Double(j), length = scale * Double(input)
+        switch mode {
+        case "align_corners":
+            return (length == 1 ? 0 : y * Double(input - 1) / (length - 1), false)
+        case "asymmetric":
+            return (y / scale, false)
+        case "tf_crop_and_resize":
+            var v = length == 1 ? (roi.1 - roi.0) * Double(input - 1) / 2
+                                : y * (roi.1 - roi.0) * Double(input - 1) / (length - 1)
+            v += roi.0 * Double(input - 1)
+            return (v, v < 0 || v > Double(input - 1))
+        case "pytorch_half_pixel":
+            return (output > 1 ? (y + 0.5) / scale - 0.5 : 0, false)
+        case "half_pixel_symmetric":
+            let offset = Double(input) / 2 * (1 - Double(output) / length)
+            return (offset + (y + 0.5) / scale - 0.5, false)
+        case "tf_half_pixel_for_nn":
+            return ((y + 0.5) / scale, false)
+        default:  // half_pixel
+            return ((y + 0.5) / scale - 0.5, false)
+        }
+    }
+
+    static func axisMap(input: Int, output: Int, scale: Double, roi: (Double, Double), _ o: Options) -> AxisMap {
+        let identity = output == input && abs(scale - 1) < 1e-9
+            && (o.coordinates != "tf_crop_and_resize" || (abs(roi.0) < 1e-9 && abs(roi.1 - 1) < 1e-9))
+        // The filter's reach in input pixels: 1 (linear) or 2 (cubic), widened by 1/scale when
+        // antialiasing a downscale.
+        let shrink = o.antialias ? min(scale, 1) : 1
+        let first: Int, taps: Int
+        switch o.mode {
+        case .nearest: (first, taps) = (0, 1)
+        case .linear: first = Int((-1 / shrink).rounded(.down)) + 1; taps = 2 - 2 * first
+        case .cubic: first = Int((-2 / shrink).rounded(.down)) + 1; taps = 2 - 2 * first
+        }
+        var map = AxisMap(output: output, taps: taps, index: [Int](repeating: 0, count: output * taps),
+                          weight: [Float](repeating: 0, count: output * taps),
+                          extrapolated: [Bool](repeating: false, count: output), identity: identity)
+        guard input > 0 else { return map }
+        var w = [Double](repeating: 0, count: taps)
+        for j in 0..<output {
+            let (xs, outside) = sourceCoordinate(j, input: input, output: output, scale: scale, roi: roi, o.coordinates)
+            map.extrapolated[j] = outside
+            if o.mode == .nearest {
+                let r: Double
+                switch o.rounding {
+                case .roundPreferFloor: r = (xs - 0.5).rounded(.up)
+                case .roundPreferCeil: r = (xs + 0.5).rounded(.down)
+                case .floor: r = xs.rounded(.down)
+                case .ceil: r = xs.rounded(.up)
+                case .legacy: r = scale < 1 ? xs.rounded(.up) : xs.rounded(.towardZero)
+                }
+                map.index[j] = r.isFinite ? min(max(Int(r), 0), input - 1) : 0
+                map.weight[j] = 1
+                continue
+            }
+            // x = base + ratio with ratio in (0, 1]: at an integer x the left pair is used.
+            var base = xs.rounded(.down), ratio = xs - base
+            if ratio == 0 { base -= 1; ratio = 1 }
+            let b = base.isFinite ? Int(base) : 0
+            var total = 0.0
+            for t in 0..<taps {
+                let d = abs(Double(first + t) - ratio) * shrink
+                w[t] = o.mode == .linear ? max(0, 1 - d) : cubic(d, o.cubicA)
+                let k = b + first + t
+                if o.excludeOutside && (k < 0 || k >= input) { w[t] = 0 }
+                total += w[t]
+            }
+            let norm = (o.antialias || o.excludeOutside) && total != 0 ? 1 / total : 1
+            for t in 0..<taps {
+                map.index[j * taps + t] = min(max(b + first + t, 0), input - 1)
+                map.weight[j * taps + t] = Float(w[t] * norm)
+            }
+        }
+        return map
+    }
+
+    /// Keys' cubic convolution kernel at distance d ≥ 0.
+    @inline(__always)
+    static func cubic(_ d: Double, _ a: Double) -> Double {
+        if d <= 1 { return ((a + 2) * d - (a + 3)) * d * d + 1 }
+        if d < 2 { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a }
+        return 0
+    }
+
+    /// One axis of a separable linear/cubic resize.
+    static func interpolate(_ src: [Float], _ shape: [Int], axis: Int, _ map: AxisMap, _ extrapolation: Float) -> [Float] {
+        let outer = Axes.product(shape, 0..<axis), inner = Axes.product(shape, axis + 1..<shape.count)
+        let input = shape[axis], output = map.output, taps = map.taps
+        var dst = [Float](repeating: 0, count: outer * output * inner)
+        src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
+            map.index.withUnsafeBufferPointer { idx in map.weight.withUnsafeBufferPointer { wt in
+                guard let sp = s.baseAddress, let dp = d.baseAddress else { return }
+                for o in 0..<outer {
+                    let srcBlock = sp + o * input * inner
+                    for j in 0..<output {
+                        let row = dp + (o * output + j) * inner
+                        if map.extrapolated[j] {
+                            for k in 0..<inner { row[k] = extrapolation }
+                            continue
+                        }
+                        if inner == 1 {
+                            var acc: Float = 0
+                            for t in 0..<taps { acc += wt[j * taps + t] * srcBlock[idx[j * taps + t]] }
+                            row[0] = acc
+                            continue
+                        }
+                        for t in 0..<taps {
+                            let w = wt[j * taps + t]
+                            if w == 0 { continue }
+                            let from = srcBlock + idx[j * taps + t] * inner
+                            for k in 0..<inner { row[k] += w * from[k] }
+                        }
+                    }
+                }
+            } }
+        } }
+        return dst
+    }
+
+    /// Nearest-neighbour resize as one gather over all axes.
+    static func gatherNearest(_ x: NDArray, _ maps: [AxisMap], _ o: Options) -> NDArray {
+        let strides = NDArray.strides(x.shape)
+        var offsets = [0], outside = [false]
+        for (d, map) in maps.enumerated() {
+            var next = [Int](), nextOutside = [Bool]()
+            next.reserveCapacity(offsets.count * map.output)
+            nextOutside.reserveCapacity(offsets.count * map.output)
+            for (k, base) in offsets.enumerated() {
+                for j in 0..<map.output {
+                    next.append(base + map.index[j] * strides[d])
+                    nextOutside.append(outside[k] || map.extrapolated[j])
+                }
+            }
+            offsets = next
+            outside = nextOutside
+        }
+        let shape = maps.map(\.output)
+        var result = x.gathered(offsets, shape: shape)
+        if outside.contains(true) {
+            switch result.storage {
+            case .float(var v):
+                for k in v.indices where outside[k] { v[k] = o.extrapolation }
+                result.storage = .float(v)
+            case .int(var v):
+                for k in v.indices where outside[k] { v[k] = NDArray.truncatingInt64(o.extrapolation) }
+                result.storage = .int(v)
+            default: break
+            }
+        }
+        return result
+    }
+}

@@ -27,19 +27,22 @@ enum CumSum {
         return [.tensor(x)]
     }
 
-    /// In place: each inner column of each outer block becomes its running sums.
+    /// In place: each outer block's rows become running sums, a whole inner row at a time.
     @inline(__always)
     static func scan<T: AdditiveArithmetic>(_ v: inout [T], _ outer: Int, _ n: Int, _ inner: Int,
                                             _ exclusive: Bool, _ reverse: Bool, _ add: (T, T) -> T) {
+        var acc = [T](repeating: .zero, count: inner)
         v.withUnsafeMutableBufferPointer { p in
-            for o in 0..<outer {
-                for i in 0..<inner {
-                    let base = o * n * inner + i
-                    var acc = T.zero
+            acc.withUnsafeMutableBufferPointer { a in
+                for o in 0..<outer {
+                    for i in 0..<inner { a[i] = .zero }
                     for s in 0..<n {
-                        let k = base + (reverse ? n - 1 - s : s) * inner
-                        let e = p[k]
-                        if exclusive { p[k] = acc; acc = add(acc, e) } else { acc = add(acc, e); p[k] = acc }
+                        let row = (o * n + (reverse ? n - 1 - s : s)) * inner
+                        if exclusive {
+                            for i in 0..<inner { let e = p[row + i]; p[row + i] = a[i]; a[i] = add(a[i], e) }
+                        } else {
+                            for i in 0..<inner { a[i] = add(a[i], p[row + i]); p[row + i] = a[i] }
+                        }
                     }
                 }
             }

@@ -36,35 +36,32 @@ enum TopK {
     }
 
     /// Per slice: indices ordered by value (descending when `largest`), ties by ascending index;
-    /// the first k are kept. A single pass when k is 1.
+    /// the first k are kept. Small k keeps a bounded heap instead of sorting the whole slice.
     static func select<T: Comparable>(_ v: [T], _ outer: Int, _ n: Int, _ inner: Int, _ k: Int,
                                       _ largest: Bool) -> (values: [T], indices: [Int64]) {
-        var outValues: [T] = []
         var outIndices = [Int64](repeating: 0, count: outer * k * inner)
-        outValues.reserveCapacity(outer * k * inner)
         if k == 0 { return ([], outIndices) }
+        var picked = [Int](repeating: 0, count: outer * k * inner)
         var order = [Int](repeating: 0, count: n)
         var slice = [T]()
         slice.reserveCapacity(n)
-        var picked = [Int](repeating: 0, count: outer * k * inner)
+        let useHeap = k * 8 < n
         v.withUnsafeBufferPointer { p in
             for o in 0..<outer {
                 for i in 0..<inner {
                     let base = o * n * inner + i
                     slice.removeAll(keepingCapacity: true)
                     for j in 0..<n { slice.append(p[base + j * inner]) }
-                    if k == 1 {
-                        var best = 0
-                        for j in 1..<n where largest ? slice[j] > slice[best] : slice[j] < slice[best] { best = j }
-                        order[0] = best
-                    } else {
-                        for j in 0..<n { order[j] = j }
-                        slice.withUnsafeBufferPointer { s in
-                            if largest {
-                                order.sort { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) }
-                            } else {
-                                order.sort { s[$0] < s[$1] || (s[$0] == s[$1] && $0 < $1) }
-                            }
+                    slice.withUnsafeBufferPointer { s in
+                        @inline(__always) func before(_ a: Int, _ b: Int) -> Bool {
+                            if s[a] == s[b] { return a < b }
+                            return largest ? s[a] > s[b] : s[a] < s[b]
+                        }
+                        if useHeap {
+                            topHeap(n, k, &order, before)
+                        } else {
+                            for j in 0..<n { order[j] = j }
+                            order.sort(by: before)
                         }
                     }
                     for j in 0..<k {
@@ -74,8 +71,45 @@ enum TopK {
                     }
                 }
             }
-            for q in picked { outValues.append(p[q]) }
         }
-        return (outValues, outIndices)
+        let values = v.withUnsafeBufferPointer { p in picked.map { p[$0] } }
+        return (values, outIndices)
+    }
+
+    /// The k first of 0..<n under `before`, in order, into order[0..<k]: a heap whose root is the
+    /// last of those kept so far.
+    @inline(__always)
+    static func topHeap(_ n: Int, _ k: Int, _ order: inout [Int], _ before: (Int, Int) -> Bool) {
+        var heap = [Int]()
+        heap.reserveCapacity(k)
+        func siftDown(_ start: Int) {
+            var at = start
+            while true {
+                let l = 2 * at + 1, r = l + 1
+                var worst = at
+                if l < heap.count && before(heap[worst], heap[l]) { worst = l }
+                if r < heap.count && before(heap[worst], heap[r]) { worst = r }
+                if worst == at { return }
+                heap.swapAt(at, worst)
+                at = worst
+            }
+        }
+        for j in 0..<n {
+            if heap.count < k {
+                heap.append(j)
+                var at = heap.count - 1
+                while at > 0 {
+                    let parent = (at - 1) / 2
+                    if !before(heap[parent], heap[at]) { break }
+                    heap.swapAt(parent, at)
+                    at = parent
+                }
+            } else if before(j, heap[0]) {
+                heap[0] = j
+                siftDown(0)
+            }
+        }
+        heap.sort(by: before)
+        for j in 0..<k { order[j] = heap[j] }
     }
 }

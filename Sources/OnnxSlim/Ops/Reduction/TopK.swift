@@ -50,19 +50,27 @@ enum TopK {
             for o in 0..<outer {
                 for i in 0..<inner {
                     let base = o * n * inner + i
-                    slice.removeAll(keepingCapacity: true)
-                    for j in 0..<n { slice.append(p[base + j * inner]) }
-                    slice.withUnsafeBufferPointer { s in
-                        @inline(__always) func before(_ a: Int, _ b: Int) -> Bool {
-                            if s[a] == s[b] { return a < b }
-                            return largest ? s[a] > s[b] : s[a] < s[b]
-                        }
+                    // Rows along the last axis are read in place; other slices are copied out.
+                    if inner != 1 {
+                        slice.removeAll(keepingCapacity: true)
+                        for j in 0..<n { slice.append(p[base + j * inner]) }
+                    }
+                    let rank = { (s: UnsafeBufferPointer<T>) in
                         if useHeap {
-                            topHeap(n, k, &order, before)
+                            if largest { topHeap(s, k, &order) { $0 > $1 } } else { topHeap(s, k, &order) { $0 < $1 } }
                         } else {
                             for j in 0..<n { order[j] = j }
-                            order.sort(by: before)
+                            if largest {
+                                order.sort { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) }
+                            } else {
+                                order.sort { s[$0] < s[$1] || (s[$0] == s[$1] && $0 < $1) }
+                            }
                         }
+                    }
+                    if inner == 1 {
+                        rank(UnsafeBufferPointer(rebasing: p[base..<(base + n)]))
+                    } else {
+                        slice.withUnsafeBufferPointer(rank)
                     }
                     for j in 0..<k {
                         let dst = (o * k + j) * inner + i
@@ -76,38 +84,39 @@ enum TopK {
         return (values, outIndices)
     }
 
-    /// The k first of 0..<n under `before`, in order, into order[0..<k]: a heap whose root is the
-    /// last of those kept so far.
+    /// The k first indices of `s` under `above` (ties: lower index first), in order, into
+    /// order[0..<k]: a heap whose root is the last of those kept so far, so most elements cost
+    /// one comparison with the root's value.
     @inline(__always)
-    static func topHeap(_ n: Int, _ k: Int, _ order: inout [Int], _ before: (Int, Int) -> Bool) {
+    static func topHeap<T: Comparable>(_ s: UnsafeBufferPointer<T>, _ k: Int, _ order: inout [Int],
+                                       _ above: (T, T) -> Bool) {
+        @inline(__always) func before(_ a: Int, _ b: Int) -> Bool { s[a] == s[b] ? a < b : above(s[a], s[b]) }
         var heap = [Int]()
         heap.reserveCapacity(k)
-        func siftDown(_ start: Int) {
-            var at = start
+        for j in 0..<k {
+            heap.append(j)
+            var at = j
+            while at > 0 {
+                let parent = (at - 1) / 2
+                if !before(heap[parent], heap[at]) { break }
+                heap.swapAt(parent, at)
+                at = parent
+            }
+        }
+        var rootValue = s[heap[0]]
+        for j in k..<s.count where above(s[j], rootValue) {
+            heap[0] = j
+            var at = 0
             while true {
                 let l = 2 * at + 1, r = l + 1
                 var worst = at
-                if l < heap.count && before(heap[worst], heap[l]) { worst = l }
-                if r < heap.count && before(heap[worst], heap[r]) { worst = r }
-                if worst == at { return }
+                if l < k && before(heap[worst], heap[l]) { worst = l }
+                if r < k && before(heap[worst], heap[r]) { worst = r }
+                if worst == at { break }
                 heap.swapAt(at, worst)
                 at = worst
             }
-        }
-        for j in 0..<n {
-            if heap.count < k {
-                heap.append(j)
-                var at = heap.count - 1
-                while at > 0 {
-                    let parent = (at - 1) / 2
-                    if !before(heap[parent], heap[at]) { break }
-                    heap.swapAt(parent, at)
-                    at = parent
-                }
-            } else if before(j, heap[0]) {
-                heap[0] = j
-                siftDown(0)
-            }
+            rootValue = s[heap[0]]
         }
         heap.sort(by: before)
         for j in 0..<k { order[j] = heap[j] }

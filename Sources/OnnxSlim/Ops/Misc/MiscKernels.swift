@@ -1,4 +1,6 @@
 /// Losses, detection and the remaining operators: the evaluator's kernels of this family, by operator type.
 enum MiscKernels {
-    static let table: [String: Kernel] = [:]
+    static let table: [String: Kernel] = [Losses.table, NonMaxSuppression.table, Det.table, Windows.table,
+                                          Fourier.table, TfIdfVectorizer.table]
+        .reduce(into: [:]) { all, part in all.merge(part) { a, _ in a } }
 }

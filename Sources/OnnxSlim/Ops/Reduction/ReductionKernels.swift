@@ -1,4 +1,7 @@
 /// Reductions, ArgMax/ArgMin, TopK, CumSum: the evaluator's kernels of this family, by operator type.
 enum ReductionKernels {
-    static let table: [String: Kernel] = [:]
+    static let table: [String: Kernel] = Reduce.table
+        .merging(ArgMinMax.table) { a, _ in a }
+        .merging(TopK.table) { a, _ in a }
+        .merging(CumSum.table) { a, _ in a }
 }

@@ -1,0 +1,74 @@
+import Glibc
+
+/// NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss. Inputs are [N, C, d1…dk] scores and
+/// [N, d1…dk] class targets; targets equal to `ignore_index` contribute nothing, not even to the
+/// weight total that "mean" divides by.
+enum Losses {
+    static let table: [String: Kernel] = [
+        "NegativeLogLikelihoodLoss": { call in try evaluate(call, softmax: false) },
+        "SoftmaxCrossEntropyLoss": { call in try evaluate(call, softmax: true) },
+    ]
+
+    static func evaluate(_ call: KernelCall, softmax: Bool) throws -> [Value] {
+        let x = try call.tensor(0), target = try call.tensor(1)
+        guard let scores = x.floats else { throw call.failure("scores must be floating, not \(x.dataType)") }
+        guard let labels = target.int64s else { throw call.failure("target must be integer, not \(target.dataType)") }
+        guard x.rank >= 2 else { throw call.failure("scores must have rank ≥ 2") }
+        let n = x.shape[0], c = x.shape[1], d = Axes.product(x.shape, 2..<x.rank)
+        guard target.shape == [n] + x.shape[2...] else {
+            throw call.failure("target shape \(target.shape) does not match scores \(x.shape)")
+        }
+        let weights = try call.optionalTensor(2)?.asFloats
+        if let w = weights, w.count != c { throw call.failure("weight has \(w.count) values for \(c) classes") }
+        let ignore: Int64? = call.attribute("ignore_index").map { $0.i }
+        let reduction = call.string("reduction", "mean")
+
+        let logProb = softmax ? logSoftmax(scores, n, c, d) : scores
+        var loss = [Float](repeating: 0, count: n * d)
+        var total = 0.0, weightTotal = 0.0
+        try logProb.withUnsafeBufferPointer { lp in
+            for b in 0..<n {
+                for k in 0..<d {
+                    let t = labels[b * d + k]
+                    if t == ignore { continue }
+                    guard t >= 0 && t < Int64(c) else { throw call.failure("target \(t) is outside 0..<\(c)") }
+                    let w = weights?[Int(t)] ?? 1
+                    let l = -lp[(b * c + Int(t)) * d + k] * w
+                    loss[b * d + k] = l
+                    total += Double(l)
+                    weightTotal += Double(w)
+                }
+            }
+        }
+        let out: NDArray
+        switch reduction {
+        case "none": out = NDArray(floats: loss, shape: target.shape, type: x.dataType)
+        case "sum": out = NDArray.scalar(Float(total), type: x.dataType)
+        case "mean": out = NDArray.scalar(Float(total / weightTotal), type: x.dataType)
+        default: throw call.failure("unknown reduction '\(reduction)'")
+        }
+        if softmax && call.wantsOutput(1) {
+            return [.tensor(out), .tensor(NDArray(floats: logProb, shape: x.shape, type: x.dataType))]
+        }
+        return [.tensor(out)]
+    }
+
+    /// log softmax over the class axis of [N, C, D] scores.
+    static func logSoftmax(_ v: [Float], _ n: Int, _ c: Int, _ d: Int) -> [Float] {
+        var out = v
+        out.withUnsafeMutableBufferPointer { p in
+            for b in 0..<n {
+                for k in 0..<d {
+                    let base = b * c * d + k
+                    var m = -Float.infinity
+                    for j in 0..<c { m = Swift.max(m, p[base + j * d]) }
+                    var s: Float = 0
+                    for j in 0..<c { s += expf(p[base + j * d] - m) }
+                    let shift = m + logf(s)
+                    for j in 0..<c { p[base + j * d] -= shift }
+                }
+            }
+        }
+        return out
+    }
+}

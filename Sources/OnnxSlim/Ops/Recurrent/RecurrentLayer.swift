@@ -50,7 +50,7 @@ struct RecurrentLayer {
         default: throw call.failure("direction '\(direction)'")
         }
         guard reversed.count == directions else { throw call.failure("direction \(direction) with W for \(directions) direction(s)") }
-        x = layout == 0 ? xv : Self.swapLeadingAxes(xv, seqLength, batch, inputSize)
+        x = layout == 0 ? xv : Self.swapLeadingAxes(xv, batch, seqLength, inputSize)
         w = wv; r = rv
         if let bt = try call.optionalTensor(3) {
             guard bt.shape == [directions, 2 * gates * hidden] else { throw call.failure("B \(bt.shape) should be [\(directions), \(2 * gates * hidden)]") }

@@ -1,0 +1,136 @@
+/// MatMulInteger and QLinearMatMul: numpy matmul of zero-point-centered integer codes. Codes go to
+/// Double and through dgemm: every product and sum of 8/16-bit codes is exact there (far below
+/// 2^53), and one BLAS call per batch is what keeps dynamically quantized transformers fast.
+enum IntegerMatMul {
+    /// Shapes of a numpy matmul; 1-D operands gain a dimension that the output drops again.
+    struct Geometry {
+        var aBatch: [Int], bBatch: [Int], batch: [Int], m: Int, k: Int, n: Int, out: [Int]
+
+        init(_ aShape: [Int], _ bShape: [Int], call: KernelCall) throws {
+            guard !aShape.isEmpty, !bShape.isEmpty else { throw call.failure("matmul of a scalar") }
+            let a2 = aShape.count == 1 ? [1] + aShape : aShape
+            let b2 = bShape.count == 1 ? bShape + [1] : bShape
+            m = a2[a2.count - 2]; k = a2[a2.count - 1]; n = b2[b2.count - 1]
+            guard k == b2[b2.count - 2] else { throw call.failure("inner dimensions differ: \(aShape) · \(bShape)") }
+            aBatch = Array(a2.dropLast(2)); bBatch = Array(b2.dropLast(2))
+            batch = try Broadcast.shape(aBatch, bBatch)
+            out = batch
+            if aShape.count > 1 { out.append(m) }
+            if bShape.count > 1 { out.append(n) }
+        }
+    }
+
+    /// `t`'s codes minus its zero point, as Double. `rowLength`/`rows` say what a 1-D zero point
+    /// indexes: per row of A (M values, each spanning K codes) or per column of B (N values).
+    static func centered(_ t: NDArray, zero: NDArray?, perRow: Bool, rows: Int, rowLength: Int, call: KernelCall) throws -> [Double] {
+        guard let q = t.int64s else { throw call.failure("operand has type \(t.dataType), not an integer type") }
+        let n = q.count
+        var z: [Int64] = [0]
+        var general: [Int]? = nil
+        if let zero {
+            guard let zv = zero.int64s else { throw call.failure("zero point has type \(zero.dataType)") }
+            z = zv
+            if zv.count != 1 {
+                let vectorFits = zero.rank == 1 && zv.count == (perRow ? rows : rowLength)
+                if !vectorFits {
+                    // N-D zero points ([.., M, 1] for A, [.., 1, N] for B) broadcast against the operand.
+                    guard (try? Broadcast.shape(zero.shape, t.shape)) == t.shape else {
+                        throw call.failure("zero point shape \(zero.shape) does not fit operand shape \(t.shape)")
+                    }
+                    general = Broadcast.sourceIndices(zero.shape, in: t.shape)
+                }
+            }
+        }
+        return [Double](unsafeUninitializedCapacity: n) { out, initialized in
+            q.withUnsafeBufferPointer { qp in z.withUnsafeBufferPointer { zp in
+                if let general {
+                    for i in 0..<n { out[i] = Double(qp[i] - zp[general[i]]) }
+                } else if zp.count == 1 {
+                    let zv = zp[0]
+                    for i in 0..<n { out[i] = Double(qp[i] - zv) }
+                } else if perRow {
+                    var i = 0
+                    for r in 0..<(rowLength == 0 ? 0 : n / rowLength) {
+                        let zv = zp[r % rows]
+                        for _ in 0..<rowLength { out[i] = Double(qp[i] - zv); i += 1 }
+                    }
+                } else {
+                    var i = 0
+                    while i < n {
+                        for j in 0..<rowLength { out[i + j] = Double(qp[i + j] - zp[j]) }
+                        i += rowLength
+                    }
+                }
+            } }
+            initialized = n
+        }
+    }
+
+    /// The exact integer product of A and B after subtracting zero points, as Double.
+    static func product(_ a: NDArray, _ aZero: NDArray?, _ b: NDArray, _ bZero: NDArray?, call: KernelCall) throws -> (Geometry, [Double]) {
+        let g = try Geometry(a.shape, b.shape, call: call)
+        let av = try centered(a, zero: aZero, perRow: true, rows: g.m, rowLength: g.k, call: call)
+        let bv = try centered(b, zero: bZero, perRow: false, rows: g.k, rowLength: g.n, call: call)
+        let batches = g.batch.reduce(1, *)
+        let count = batches * g.m * g.n
+        var out = [Double](repeating: 0, count: count)
+        av.withUnsafeBufferPointer { pa in bv.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
+            guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress else { return }
+            if g.bBatch.reduce(1, *) == 1 && g.aBatch == g.batch {
+                // One B for every batch: fold the batch into M.
+                BLAS.dgemm(m: batches * g.m, n: g.n, k: g.k, a: ca, lda: g.k, b: cb, ldb: g.n, c: cc, ldc: g.n)
+                return
+            }
+            let ai = Broadcast.sourceIndices(g.aBatch, in: g.batch), bi = Broadcast.sourceIndices(g.bBatch, in: g.batch)
+            for t in 0..<batches {
+                BLAS.dgemm(m: g.m, n: g.n, k: g.k, a: ca + ai[t] * g.m * g.k, lda: g.k,
+                           b: cb + bi[t] * g.k * g.n, ldb: g.n, c: cc + t * g.m * g.n, ldc: g.n)
+            }
+        } } }
+        return (g, out)
+    }
+
+    /// MatMulInteger: int32 Y = (A - a_zero_point) · (B - b_zero_point).
+    static func matMulInteger(_ call: KernelCall) throws -> [Value] {
+        let (g, y) = try product(try call.tensor(0), try call.optionalTensor(2), try call.tensor(1), try call.optionalTensor(3), call: call)
+        let n = y.count
+        let values = [Int64](unsafeUninitializedCapacity: n) { out, initialized in
+            y.withUnsafeBufferPointer { p in for i in 0..<n { out[i] = Int64(p[i]) } }
+            initialized = n
+        }
+        return [.tensor(NDArray(int64s: values, shape: g.out, type: .int32))]
+    }
+
+    /// QLinearMatMul: the integer product requantized to y's scale and zero point. Scales are per
+    /// tensor, per row of A (and y) or per column of B; the multiplier a_scale·b_scale/y_scale is
+    /// formed in Float and applied in Double, as the reference does.
+    static func qlinearMatMul(_ call: KernelCall) throws -> [Value] {
+        let a = try call.tensor(0), aScale = try call.tensor(1), aZero = try call.optionalTensor(2)
+        let b = try call.tensor(3), bScale = try call.tensor(4), bZero = try call.optionalTensor(5)
+        let yScale = try call.tensor(6), yZero = try call.optionalTensor(7)
+        let (g, c) = try product(a, aZero, b, bZero, call: call)
+        let outType = yZero?.dataType ?? a.dataType
+        guard let range = NDArray.integerRange(outType) else { throw call.failure("output type \(outType) is not an integer type") }
+        let sa = aScale.asFloats, sb = bScale.asFloats, sy = yScale.asFloats
+        guard sa.count == 1 || sa.count == g.m else { throw call.failure("a_scale has \(sa.count) values for \(g.m) rows") }
+        guard sb.count == 1 || sb.count == g.n else { throw call.failure("b_scale has \(sb.count) values for \(g.n) columns") }
+        guard sy.count == 1 || sy.count == g.m else { throw call.failure("y_scale has \(sy.count) values for \(g.m) rows") }
+        let zy = yZero?.asInt64s ?? [0]
+        guard zy.count == 1 || zy.count == g.m else { throw call.failure("y_zero_point has \(zy.count) values for \(g.m) rows") }
+        let lo = Double(range.lowerBound), hi = Double(range.upperBound)
+        var values = [Int64](repeating: 0, count: c.count)
+        var multipliers = [Double](repeating: 0, count: g.n)
+        let rowsTotal = g.n == 0 ? 0 : c.count / g.n
+        for r in 0..<rowsTotal {
+            let i = r % g.m
+            let ya = sy[sy.count == 1 ? 0 : i], aa = sa[sa.count == 1 ? 0 : i]
+            for j in 0..<g.n { multipliers[j] = Double(aa * sb[sb.count == 1 ? 0 : j] / ya) }
+            let zero = Double(zy[zy.count == 1 ? 0 : i])
+            for j in 0..<g.n {
+                let v = (c[r * g.n + j] * multipliers[j] + zero).rounded(.toNearestOrEven)
+                values[r * g.n + j] = Int64(v.isNaN ? lo : min(max(v, lo), hi))
+            }
+        }
+        return [.tensor(NDArray(int64s: values, shape: g.out, type: outType))]
+    }
+}

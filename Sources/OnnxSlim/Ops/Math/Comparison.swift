@@ -26,6 +26,7 @@ enum Comparison {
 
     static func compare<Op: Test>(_ call: KernelCall, _: Op.Type) throws -> [Value] {
         let a = try call.tensor(0), b = try call.tensor(1)
+        guard a.dataType == b.dataType else { throw call.failure("operands are \(a.dataType) and \(b.dataType)") }
         let r: (values: [Bool], shape: [Int])
         switch (a.storage, b.storage) {
         case (.float(let x), .float(let y)):

@@ -153,6 +153,7 @@ enum Elementwise {
                        int: (Int64, Int64) -> Int64) throws -> [Value] {
         var a = try call.take(0)
         var b = try call.take(1)
+        guard a.dataType == b.dataType else { throw call.failure("operands are \(a.dataType) and \(b.dataType)") }
         switch (a.storage, b.storage) {
         case (.float(var x), .float(var y)):
             a.storage = .float([]); b.storage = .float([])

@@ -41,6 +41,7 @@ enum Selection {
     static func `where`(_ call: KernelCall) throws -> [Value] {
         let c = try call.tensor(0), x = try call.tensor(1), y = try call.tensor(2)
         guard let cond = c.bools else { throw call.failure("condition is \(c.dataType), expected bool") }
+        guard x.dataType == y.dataType else { throw call.failure("X is \(x.dataType) and Y is \(y.dataType)") }
         let out = try Broadcast.shape([c.shape, x.shape, y.shape])
         let n = out.reduce(1, *)
         // nil where an operand already has the output's layout.

@@ -37,6 +37,7 @@ enum Variadic {
         var acc = try call.take(0)
         for k in 1..<call.inputCount {
             var b = try call.take(k)
+            guard acc.dataType == b.dataType else { throw call.failure("operands are \(acc.dataType) and \(b.dataType)") }
             switch (acc.storage, b.storage) {
             case (.float(var x), .float(var y)):
                 acc.storage = .float([]); b.storage = .float([])

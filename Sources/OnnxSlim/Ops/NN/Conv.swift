@@ -76,24 +76,31 @@ extension ConvOp {
             return out
         }
 
-        // im2col scratch [k, outP], reused by every image and group.
-        var col = pointwise ? [] : [Float](repeating: 0, count: k * outP)
+        // im2col scratch for a band of output rows: [k, band] with band a multiple of the row
+        // length sized to stay in cache, reused by every band, image and group.
+        let rowsPerBand = pointwise ? OD * OH : max(1, min(OD * OH, (1 << 18) / max(1, k * OW)))
+        let band = rowsPerBand * OW
+        var col = pointwise ? [] : [Float](repeating: 0, count: k * band)
         input.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
         out.withUnsafeMutableBufferPointer { py in col.withUnsafeMutableBufferPointer { pc in
             guard let x = px.baseAddress, let w = pw.baseAddress, let y = py.baseAddress else { return }
             for ni in 0..<n {
                 for gi in 0..<groups {
                     let xg = x + (ni * c + gi * cg) * inP
-                    let b: UnsafePointer<Float>
+                    let yg = y + (ni * m + gi * mg) * outP
                     if pointwise {
-                        b = xg
+                        BLAS.sgemm(m: mg, n: outP, k: k, a: w + gi * mg * k, lda: k, b: xg, ldb: outP, c: yg, ldc: outP)
                     } else {
                         guard let cc = pc.baseAddress else { return }
-                        im2col(xg, channels: cg, g3, into: cc)
-                        b = UnsafePointer(cc)
+                        var row0 = 0
+                        while row0 < OD * OH {
+                            let rows = min(rowsPerBand, OD * OH - row0), cols = rows * OW
+                            im2col(xg, channels: cg, g3, rows: row0..<(row0 + rows), into: cc)
+                            BLAS.sgemm(m: mg, n: cols, k: k, a: w + gi * mg * k, lda: k, b: cc, ldb: cols,
+                                       c: yg + row0 * OW, ldc: outP)
+                            row0 += rows
+                        }
                     }
-                    let yg = y + (ni * m + gi * mg) * outP
-                    BLAS.sgemm(m: mg, n: outP, k: k, a: w + gi * mg * k, lda: k, b: b, ldb: outP, c: yg, ldc: outP)
                     if let bias {
                         for j in 0..<mg {
                             let bv = bias[gi * mg + j], row = yg + j * outP
@@ -106,11 +113,13 @@ extension ConvOp {
         return out
     }
 
-    /// Unfolds `channels` input planes into columns: row (c, kd, kh, kw) of `col` holds, for every
-    /// output position, the input element that kernel tap multiplies (0 in the padding).
-    static func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    /// Unfolds `channels` input planes into columns for the output rows `rows` (flat over
+    /// depth × height): row (c, kd, kh, kw) of `col` holds, for each of those output positions,
+    /// the input element that kernel tap multiplies (0 in the padding).
+    static func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, rows: Range<Int>,
+                       into col: UnsafeMutablePointer<Float>) {
         let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
-        let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
+        let (OH, OW) = (g.output[1], g.output[2])
         let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
         let (sd, sh, sw) = (g.strides[0], g.strides[1], g.strides[2])
         let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
@@ -122,22 +131,27 @@ extension ConvOp {
             for kd in 0..<KD { for kh in 0..<KH { for kw in 0..<KW {
                 let offW = kw * dw - pw
                 let (lo, hi) = validRange(offset: offW, stride: sw, size: IW, count: OW)
-                for od in 0..<OD {
-                    let id = od * sd - pd + kd * dd
-                    if id < 0 || id >= ID { dst.update(repeating: 0, count: OH * OW); dst += OH * OW; continue }
-                    for oh in 0..<OH {
-                        let ih = oh * sh - ph + kh * dh
-                        if ih < 0 || ih >= IH || lo >= hi { dst.update(repeating: 0, count: OW); dst += OW; continue }
+                var od = rows.lowerBound / OH, oh = rows.lowerBound % OH
+                for _ in rows {
+                    let id = od * sd - pd + kd * dd, ih = oh * sh - ph + kh * dh
+                    if id < 0 || id >= ID || ih < 0 || ih >= IH || lo >= hi {
+                        dst.update(repeating: 0, count: OW)
+                    } else {
                         if lo > 0 { dst.update(repeating: 0, count: lo) }
                         let src = plane + (id * IH + ih) * IW + lo * sw + offW
                         if sw == 1 {
                             (dst + lo).update(from: src, count: hi - lo)
+                        } else if sw == 2 {
+                            // A literal stride lets the compiler vectorize the gather.
+                            for j in 0..<(hi - lo) { dst[lo &+ j] = src[2 &* j] }
                         } else {
-                            for j in 0..<(hi - lo) { dst[lo + j] = src[j * sw] }
+                            for j in 0..<(hi - lo) { dst[lo &+ j] = src[j &* sw] }
                         }
                         if hi < OW { (dst + hi).update(repeating: 0, count: OW - hi) }
-                        dst += OW
                     }
+                    dst += OW
+                    oh += 1
+                    if oh == OH { oh = 0; od += 1 }
                 }
             } } }
         }

@@ -75,124 +75,188 @@ enum Pooling {
         return try ConvGeometry.forward(call, input: Array(x.shape.dropFirst(2)), kernel: kernel, ceilMode: ceil)
     }
 
-    /// Pools every N×C plane of `x`; with `wantsIndices`, also the flat input index of each
-    /// maximum (row-major, or column-major over the spatial axes with `columnMajor`).
-    /// Works a whole output row at a time: each kernel tap adds one contiguous (or strided) run
-    /// of an input row to the row's accumulators.
+    /// Pools every N×C plane of `x`; with `wantsIndices` (MaxPool only), also the flat input
+    /// index of each maximum (row-major, or column-major over the spatial axes with `columnMajor`).
     static func pool(_ call: KernelCall, _ x: NDArray, _ geo: ConvGeometry, _ kind: Kind,
                      wantsIndices: Bool, columnMajor: Bool) throws -> (NDArray, [Int64]?) {
         guard let g = geo.lifted3() else { throw call.unsupported("more than 3 spatial axes") }
-        let isInt = x.kind == .int
-        guard x.kind == .float || (isInt && { if case .max = kind { return true }; return false }()) else {
-            throw call.unsupported("\(call.node.opType) on \(x.dataType)")
+        var isMax = false, include = false, p: Float = 0
+        switch kind {
+        case .max: isMax = true
+        case .average(let c): include = c
+        case .lp(let e): p = e
         }
-        let xv = x.asFloats
+        let isInt = x.kind == .int
+        guard x.kind == .float || (isInt && isMax) else { throw call.unsupported("\(call.node.opType) on \(x.dataType)") }
+        var xv = x.asFloats
+        // LpPool is a sum pool of |x|^p.
+        if p == 2 { xv = xv.map { $0 * $0 } } else if p > 0 { xv = xv.map { powf(abs($0), p) } }
         let planes = x.shape[0] * x.shape[1]
+        let shape = Array(x.shape.prefix(2)) + geo.output
+        var indices: [Int64]? = nil
+        var out: [Float]
+        if wantsIndices {
+            (out, indices) = maxWithIndices(xv, planes: planes, g, columnMajor: columnMajor)
+        } else if isMax {
+            out = separable(Max.self, xv, planes: planes, g)
+        } else {
+            out = separable(Sum.self, xv, planes: planes, g)
+            divide(&out, planes: planes, g, includePad: include, root: p)
+        }
+        let y = isInt ? NDArray(int64s: out.map { Int64($0) }, shape: shape, type: x.dataType)
+                      : NDArray(floats: out, shape: shape, type: x.dataType)
+        return (y, indices)
+    }
+
+    protocol Reducer {
+        static var identity: Float { get }
+        static func combine(_ a: Float, _ b: Float) -> Float
+    }
+    enum Max: Reducer {
+        static var identity: Float { -.infinity }
+        /// NaN inputs never win, as in onnxruntime.
+        @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { b > a ? b : a }
+    }
+    enum Sum: Reducer {
+        static var identity: Float { 0 }
+        @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { a + b }
+    }
+
+    /// dst[j] = combine(dst[j], src[j·stride]) for j < n; literal strides 1 and 2 vectorize.
+    @inline(__always)
+    static func fold<R: Reducer>(_: R.Type, _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int, _ stride: Int) {
+        switch stride {
+        case 1: for j in 0..<n { dst[j] = R.combine(dst[j], src[j]) }
+        case 2: for j in 0..<n { dst[j] = R.combine(dst[j], src[2 &* j]) }
+        default: for j in 0..<n { dst[j] = R.combine(dst[j], src[j &* stride]) }
+        }
+    }
+
+    /// A window reduction done separably: first along W for every input row (one buffer per
+    /// plane), then over the (depth, height) taps of each output row with contiguous runs.
+    /// Taps in the padding are skipped, so padding never affects a max or a sum.
+    static func separable<R: Reducer>(_: R.Type, _ xv: [Float], planes: Int, _ g: ConvGeometry) -> [Float] {
         let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
         let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
         let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
         let (sd, sh, sw) = (g.strides[0], g.strides[1], g.strides[2])
         let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
         let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
-        let (ed, eh, ew) = (g.padsEnd[0], g.padsEnd[1], g.padsEnd[2])
         let inP = ID * IH * IW, outP = OD * OH * OW
-        let total = planes * outP
-        var out = [Float](repeating: 0, count: total)
-        var indices = wantsIndices ? [Int64](repeating: 0, count: total) : []
-        // Per output column: the taps along W inside the input, and inside input plus pads.
-        var wTaps = [Float](repeating: 0, count: OW), wPadTaps = [Float](repeating: 0, count: OW)
-        for ow in 0..<OW {
-            let w0 = ow * sw - pw
-            let r = validRange(offset: w0, stride: dw, size: IW, count: KW)
-            let rp = validRange(offset: w0 + pw, stride: dw, size: IW + pw + ew, count: KW)
-            wTaps[ow] = Float(r.hi - r.lo); wPadTaps[ow] = Float(rp.hi - rp.lo)
+        var out = [Float](repeating: R.identity, count: planes * outP)
+        if out.isEmpty { return out }
+        var rowsW = [Float](repeating: 0, count: ID * IH * OW)
+        let runs = (0..<KW).map { kw -> (off: Int, lo: Int, hi: Int) in
+            let off = kw * dw - pw
+            let r = validRange(offset: off, stride: sw, size: IW, count: OW)
+            return (off, r.lo, r.hi)
         }
-        var isMax = false, isLp = false, include = false, p: Float = 1
-        switch kind {
-        case .max: isMax = true
-        case .average(let c): include = c
-        case .lp(let e): isLp = true; p = e
-        }
-        let square = isLp && p == 2
-        xv.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { py in indices.withUnsafeMutableBufferPointer { pi in
-            guard let xb = px.baseAddress, let yb = py.baseAddress else { return }
-            // (An empty array may still hand out a base address.)
-            let ib = wantsIndices ? pi.baseAddress : nil
+        xv.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { py in rowsW.withUnsafeMutableBufferPointer { pr in
+            guard let xb = px.baseAddress, let yb = py.baseAddress, let hb = pr.baseAddress else { return }
             for plane in 0..<planes {
                 let src = xb + plane * inP
+                for r in 0..<(ID * IH) {
+                    let h = hb + r * OW, s = src + r * IW
+                    h.update(repeating: R.identity, count: OW)
+                    for run in runs where run.lo < run.hi {
+                        fold(R.self, h + run.lo, s + run.lo * sw + run.off, run.hi - run.lo, sw)
+                    }
+                }
+                let y = yb + plane * outP
                 for od in 0..<OD {
                     let d0 = od * sd - pd
                     let (kd0, kd1) = validRange(offset: d0, stride: dd, size: ID, count: KD)
-                    let padD = validRange(offset: d0 + pd, stride: dd, size: ID + pd + ed, count: KD)
                     for oh in 0..<OH {
                         let h0 = oh * sh - ph
                         let (kh0, kh1) = validRange(offset: h0, stride: dh, size: IH, count: KH)
-                        let padH = validRange(offset: h0 + ph, stride: dh, size: IH + ph + eh, count: KH)
-                        let o = plane * outP + (od * OH + oh) * OW
-                        let row = yb + o
-                        if isMax { row.update(repeating: -.infinity, count: OW) }
-                        let rowIdx = ib.map { $0 + o }
+                        let row = y + (od * OH + oh) * OW
                         for kd in kd0..<kd1 {
-                            let id = d0 + kd * dd
                             for kh in kh0..<kh1 {
-                                let ih = h0 + kh * dh
-                                let srcRow = src + (id * IH + ih) * IW
-                                for kw in 0..<KW {
-                                    let off = kw * dw - pw
-                                    let (lo, hi) = validRange(offset: off, stride: sw, size: IW, count: OW)
-                                    if lo >= hi { continue }
-                                    let s = srcRow + lo * sw + off, r = row + lo, n = hi - lo
-                                    if isMax {
-                                        if let rowIdx {
-                                            let base = (id * IH + ih) * IW + lo * sw + off
-                                            for j in 0..<n where s[j * sw] > r[j] {
-                                                r[j] = s[j * sw]; rowIdx[lo + j] = Int64(base + j * sw)
-                                            }
-                                        } else if sw == 1 {
-                                            for j in 0..<n { r[j] = Swift.max(r[j], s[j]) }
-                                        } else {
-                                            for j in 0..<n { r[j] = Swift.max(r[j], s[j * sw]) }
-                                        }
-                                    } else if !isLp {
-                                        if sw == 1 { for j in 0..<n { r[j] += s[j] } }
-                                        else { for j in 0..<n { r[j] += s[j * sw] } }
-                                    } else if square {
-                                        for j in 0..<n { let v = s[j * sw]; r[j] += v * v }
-                                    } else {
-                                        for j in 0..<n { r[j] += powf(abs(s[j * sw]), p) }
-                                    }
-                                }
-                            }
-                        }
-                        if isMax { continue }
-                        if isLp {
-                            for j in 0..<OW { row[j] = square ? row[j].squareRoot() : powf(row[j], 1 / p) }
-                        } else {
-                            let taps = Float(include ? (padD.hi - padD.lo) * (padH.hi - padH.lo) : (kd1 - kd0) * (kh1 - kh0))
-                            for j in 0..<OW {
-                                let n = taps * (include ? wPadTaps[j] : wTaps[j])
-                                row[j] = n > 0 ? row[j] / n : 0
+                                fold(R.self, row, hb + ((d0 + kd * dd) * IH + h0 + kh * dh) * OW, OW, 1)
                             }
                         }
                     }
-                }
-            }
-            // Indices so far are within a plane; make them flat over the whole tensor.
-            if let ib {
-                for o in 0..<total {
-                    var flat = Int(ib[o])
-                    if columnMajor {
-                        let iw = flat % IW, ih = (flat / IW) % IH, id = flat / (IW * IH)
-                        flat = (iw * IH + ih) * ID + id
-                    }
-                    ib[o] = Int64((o / Swift.max(outP, 1)) * inP + flat)
                 }
             }
         } } }
-        let shape = Array(x.shape.prefix(2)) + geo.output
-        let y = isInt ? NDArray(int64s: out.map { Int64($0) }, shape: shape, type: x.dataType)
-                      : NDArray(floats: out, shape: shape, type: x.dataType)
-        return (y, wantsIndices ? indices : nil)
+        return out
+    }
+
+    /// Turns window sums into averages (or, with `root` > 0, into the root-th root for LpPool).
+    /// AveragePool divides by the taps inside the input, or inside input plus explicit pads
+    /// with count_include_pad (taps past them, from ceil_mode, never count).
+    static func divide(_ out: inout [Float], planes: Int, _ g: ConvGeometry, includePad: Bool, root: Float) {
+        let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
+        let outP = OD * OH * OW
+        if root > 0 {
+            for i in out.indices { out[i] = root == 2 ? out[i].squareRoot() : powf(out[i], 1 / root) }
+            return
+        }
+        // Taps per output position along each axis.
+        func taps(_ a: Int) -> [Int] {
+            (0..<g.output[a]).map { o in
+                let start = o * g.strides[a] - g.padsBegin[a]
+                let r = includePad
+                    ? validRange(offset: start + g.padsBegin[a], stride: g.dilations[a],
+                                 size: g.input[a] + g.padsBegin[a] + g.padsEnd[a], count: g.kernel[a])
+                    : validRange(offset: start, stride: g.dilations[a], size: g.input[a], count: g.kernel[a])
+                return r.hi - r.lo
+            }
+        }
+        let td = taps(0), th = taps(1), tw = taps(2)
+        var scale = [Float](repeating: 0, count: outP)
+        for od in 0..<OD { for oh in 0..<OH { for ow in 0..<OW {
+            let n = td[od] * th[oh] * tw[ow]
+            scale[(od * OH + oh) * OW + ow] = n > 0 ? 1 / Float(n) : 0
+        } } }
+        out.withUnsafeMutableBufferPointer { py in
+            guard let y = py.baseAddress else { return }
+            for plane in 0..<planes {
+                let r = y + plane * outP
+                for i in 0..<outP { r[i] *= scale[i] }
+            }
+        }
+    }
+
+    /// MaxPool with its Indices output: a direct window scan remembering where each maximum was.
+    static func maxWithIndices(_ xv: [Float], planes: Int, _ g: ConvGeometry, columnMajor: Bool) -> ([Float], [Int64]) {
+        let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
+        let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
+        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (sd, sh, sw) = (g.strides[0], g.strides[1], g.strides[2])
+        let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
+        let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+        let inP = ID * IH * IW
+        var out: [Float] = [], indices: [Int64] = []
+        out.reserveCapacity(planes * OD * OH * OW)
+        indices.reserveCapacity(planes * OD * OH * OW)
+        for plane in 0..<planes {
+            let base = plane * inP
+            for od in 0..<OD {
+                let d0 = od * sd - pd
+                let (kd0, kd1) = validRange(offset: d0, stride: dd, size: ID, count: KD)
+                for oh in 0..<OH {
+                    let h0 = oh * sh - ph
+                    let (kh0, kh1) = validRange(offset: h0, stride: dh, size: IH, count: KH)
+                    for ow in 0..<OW {
+                        let w0 = ow * sw - pw
+                        let (kw0, kw1) = validRange(offset: w0, stride: dw, size: IW, count: KW)
+                        var best = -Float.infinity, at = 0, found = false
+                        for kd in kd0..<kd1 { for kh in kh0..<kh1 { for kw in kw0..<kw1 {
+                            let (id, ih, iw) = (d0 + kd * dd, h0 + kh * dh, w0 + kw * dw)
+                            let v = xv[base + (id * IH + ih) * IW + iw]
+                            if v > best || (!found && !v.isNaN) {
+                                best = v; found = true
+                                at = columnMajor ? (iw * IH + ih) * ID + id : (id * IH + ih) * IW + iw
+                            }
+                        } } }
+                        out.append(best)
+                        indices.append(Int64(base + at))
+                    }
+                }
+            }
+        }
+        return (out, indices)
     }
 
     /// Reduces each N×C plane to one value, keeping the spatial axes as 1s.

@@ -159,9 +159,10 @@ enum ResizeOp {
         case "asymmetric":
             return (y / scale, false)
         case "tf_crop_and_resize":
-            var v = length == 1 ? (roi.1 - roi.0) * Double(input - 1) / 2
-                                : y * (roi.1 - roi.0) * Double(input - 1) / (length - 1)
-            v += roi.0 * Double(input - 1)
+            // The roi's span and start in float32 arithmetic, as onnxruntime and the reference do.
+            let span = Double(Float(roi.1) - Float(roi.0)), start = Double(Float(roi.0) * Float(input - 1))
+            var v = length == 1 ? span * Double(input - 1) / 2 : y * span * Double(input - 1) / (length - 1)
+            v += start
             return (v, v < 0 || v > Double(input - 1))
         case "pytorch_half_pixel":
             return (output > 1 ? (y + 0.5) / scale - 0.5 : 0, false)

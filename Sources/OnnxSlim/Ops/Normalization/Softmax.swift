@@ -27,15 +27,15 @@ enum SoftmaxOp {
             var v = try RowMath.takeFloats(&x, call)
             let (outer, n, inner) = try blocks(x.shape, call)
             if outer * n * inner > 0 {
-                var scratch = [Float](repeating: 0, count: inner > 1 ? 2 * inner : 0)
+                var scratch = [Float](repeating: 0, count: inner > 1 ? 2 * inner : (form == .logSoftmax ? n : 0))
                 v.withUnsafeMutableBufferPointer { p in scratch.withUnsafeMutableBufferPointer { s in
                     guard let base = p.baseAddress else { return }
                     for o in 0..<outer {
                         let block = base + o * n * inner
-                        if inner == 1 {
-                            row(block, n, form)
-                        } else if let sb = s.baseAddress {
+                        if inner > 1, let sb = s.baseAddress {
                             strided(block, n, inner, form, sb)
+                        } else {
+                            row(block, n, form, s.baseAddress)
                         }
                     }
                 } }
@@ -45,9 +45,9 @@ enum SoftmaxOp {
         }
     }
 
-    /// One contiguous row of n values, in place.
+    /// One contiguous row of n values, in place; LogSoftmax needs n floats of `scratch`.
     @inline(__always)
-    static func row(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ form: Form) {
+    static func row(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ form: Form, _ scratch: UnsafeMutablePointer<Float>?) {
         let m = RowMath.maximum(p, n)
         switch form {
         case .softmax:
@@ -55,10 +55,8 @@ enum SoftmaxOp {
             let r = 1 / s
             for i in 0..<n { p[i] *= r }
         case .logSoftmax:
-            // Sum the exponentials without storing them, then shift once.
-            var s: Float = 0
-            for i in 0..<n { s += expf(p[i] - m) }
-            let shift = m + logf(s)
+            guard let scratch else { return }
+            let shift = m + logf(RowMath.expShifted(p, scratch, n, m))
             for i in 0..<n { p[i] -= shift }
         case .hardmax:
             var best = 0
@@ -87,20 +85,24 @@ enum SoftmaxOp {
         }
         for i in 1..<max(n, 1) {
             let r = p + i * inner
-            for j in 0..<inner { let v = r[j]; if v > mx[j] || v.isNaN { mx[j] = v } }
+            for j in 0..<inner { mx[j] = r[j] > mx[j] ? r[j] : mx[j] }
         }
         for j in 0..<inner { acc[j] = 0 }
-        for i in 0..<n {
-            let r = p + i * inner
-            for j in 0..<inner { let e = expf(r[j] - mx[j]); acc[j] += e; if form == .softmax { r[j] = e } }
-        }
         if form == .softmax {
+            for i in 0..<n {
+                let r = p + i * inner
+                for j in 0..<inner { let e = RowMath.exp(r[j] - mx[j]); acc[j] += e; r[j] = e }
+            }
             for j in 0..<inner { acc[j] = 1 / acc[j] }
             for i in 0..<n {
                 let r = p + i * inner
                 for j in 0..<inner { r[j] *= acc[j] }
             }
         } else {
+            for i in 0..<n {
+                let r = p + i * inner
+                for j in 0..<inner { acc[j] += RowMath.exp(r[j] - mx[j]) }
+            }
             for j in 0..<inner { acc[j] = mx[j] + logf(acc[j]) }
             for i in 0..<n {
                 let r = p + i * inner

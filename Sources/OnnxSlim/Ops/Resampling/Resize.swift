@@ -127,9 +127,12 @@ enum ResizeOp {
         default: throw call.failure("\(options.mode) interpolation of \(x.dataType)")
         }
         var shape = x.shape
-        for (d, map) in maps.enumerated() where !map.identity {
-            values = interpolate(values, shape, axis: d, map, options.extrapolation)
-            shape[d] = map.output
+        // The last axis first: its pass reads single elements rather than contiguous rows, so it
+        // is cheapest while the other axes are still at input size.
+        let order = x.rank > 0 ? [x.rank - 1] + Array(0..<(x.rank - 1)) : []
+        for d in order where !maps[d].identity {
+            values = interpolate(values, shape, axis: d, maps[d], options.extrapolation)
+            shape[d] = maps[d].output
         }
         if x.kind == .int {
             let range = NDArray.integerRange(x.dataType) ?? Int64.min...Int64.max
@@ -156,9 +159,10 @@ enum ResizeOp {
         case "asymmetric":
             return (y / scale, false)
         case "tf_crop_and_resize":
-            var v = length == 1 ? (roi.1 - roi.0) * Double(input - 1) / 2
-                                : y * (roi.1 - roi.0) * Double(input - 1) / (length - 1)
-            v += roi.0 * Double(input - 1)
+            // The roi's span and start in float32 arithmetic, as onnxruntime and the reference do.
+            let span = Double(Float(roi.1) - Float(roi.0)), start = Double(Float(roi.0) * Float(input - 1))
+            var v = length == 1 ? span * Double(input - 1) / 2 : y * span * Double(input - 1) / (length - 1)
+            v += start
             return (v, v < 0 || v > Double(input - 1))
         case "pytorch_half_pixel":
             return (output > 1 ? (y + 0.5) / scale - 0.5 : 0, false)
@@ -238,67 +242,94 @@ enum ResizeOp {
     static func interpolate(_ src: [Float], _ shape: [Int], axis: Int, _ map: AxisMap, _ extrapolation: Float) -> [Float] {
         let outer = Axes.product(shape, 0..<axis), inner = Axes.product(shape, axis + 1..<shape.count)
         let input = shape[axis], output = map.output, taps = map.taps
-        var dst = [Float](repeating: 0, count: outer * output * inner)
-        src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
-            map.index.withUnsafeBufferPointer { idx in map.weight.withUnsafeBufferPointer { wt in
-                guard let sp = s.baseAddress, let dp = d.baseAddress else { return }
-                for o in 0..<outer {
-                    let srcBlock = sp + o * input * inner
-                    for j in 0..<output {
-                        let row = dp + (o * output + j) * inner
-                        if map.extrapolated[j] {
-                            for k in 0..<inner { row[k] = extrapolation }
-                            continue
-                        }
-                        if inner == 1 {
-                            var acc: Float = 0
-                            for t in 0..<taps { acc += wt[j * taps + t] * srcBlock[idx[j * taps + t]] }
-                            row[0] = acc
-                            continue
-                        }
-                        for t in 0..<taps {
-                            let w = wt[j * taps + t]
-                            if w == 0 { continue }
-                            let from = srcBlock + idx[j * taps + t] * inner
-                            for k in 0..<inner { row[k] += w * from[k] }
+        let total = outer * output * inner
+        return [Float](unsafeUninitializedCapacity: total) { d, count in
+            src.withUnsafeBufferPointer { s in map.extrapolated.withUnsafeBufferPointer { ext in
+                map.index.withUnsafeBufferPointer { idx in map.weight.withUnsafeBufferPointer { wt in
+                    guard let sp = s.baseAddress, let dp = d.baseAddress, let ib = idx.baseAddress, let wb = wt.baseAddress,
+                          taps > 0 else { return }
+                    for o in 0..<outer {
+                        let block = sp + o * input * inner
+                        for j in 0..<output {
+                            let row = dp + (o * output + j) * inner
+                            if ext[j] {
+                                for k in 0..<inner { row[k] = extrapolation }
+                                continue
+                            }
+                            let ip = ib + j * taps, wp = wb + j * taps
+                            if inner == 1 {
+                                if taps == 2 {
+                                    row[0] = wp[0] * block[ip[0]] + wp[1] * block[ip[1]]
+                                } else if taps == 4 {
+                                    row[0] = (wp[0] * block[ip[0]] + wp[1] * block[ip[1]]) + (wp[2] * block[ip[2]] + wp[3] * block[ip[3]])
+                                } else {
+                                    var acc: Float = 0
+                                    for t in 0..<taps { acc += wp[t] * block[ip[t]] }
+                                    row[0] = acc
+                                }
+                                continue
+                            }
+                            let w0 = wp[0], first = block + ip[0] * inner
+                            for k in 0..<inner { row[k] = w0 * first[k] }
+                            for t in 1..<taps {
+                                let w = wp[t], from = block + ip[t] * inner
+                                if w == 0 { continue }
+                                for k in 0..<inner { row[k] += w * from[k] }
+                            }
                         }
                     }
-                }
+                } }
             } }
-        } }
-        return dst
+            count = total
+        }
     }
 
-    /// Nearest-neighbour resize as one gather over all axes.
+    /// Nearest-neighbour resize: every output row (all dims but the last) copies from one input
+    /// row through the last axis' index table.
     static func gatherNearest(_ x: NDArray, _ maps: [AxisMap], _ o: Options) -> NDArray {
-        let strides = NDArray.strides(x.shape)
-        var offsets = [0], outside = [false]
-        for (d, map) in maps.enumerated() {
-            var next = [Int](), nextOutside = [Bool]()
-            next.reserveCapacity(offsets.count * map.output)
-            nextOutside.reserveCapacity(offsets.count * map.output)
-            for (k, base) in offsets.enumerated() {
-                for j in 0..<map.output {
-                    next.append(base + map.index[j] * strides[d])
-                    nextOutside.append(outside[k] || map.extrapolated[j])
-                }
-            }
-            offsets = next
-            outside = nextOutside
-        }
         let shape = maps.map(\.output)
-        var result = x.gathered(offsets, shape: shape)
-        if outside.contains(true) {
-            switch result.storage {
-            case .float(var v):
-                for k in v.indices where outside[k] { v[k] = o.extrapolation }
-                result.storage = .float(v)
-            case .int(var v):
-                for k in v.indices where outside[k] { v[k] = NDArray.truncatingInt64(o.extrapolation) }
-                result.storage = .int(v)
-            default: break
-            }
+        switch x.storage {
+        case .float(let v): return NDArray(x.dataType, shape: shape, storage: .float(nearest(v, x.shape, maps, fill: o.extrapolation)))
+        case .int(let v):
+            return NDArray(x.dataType, shape: shape, storage: .int(nearest(v, x.shape, maps, fill: NDArray.truncatingInt64(o.extrapolation))))
+        case .bool(let v): return NDArray(x.dataType, shape: shape, storage: .bool(nearest(v, x.shape, maps, fill: false)))
+        case .string(let v): return NDArray(x.dataType, shape: shape, storage: .string(nearest(v, x.shape, maps, fill: "")))
         }
-        return result
+    }
+
+    static func nearest<T>(_ src: [T], _ inShape: [Int], _ maps: [AxisMap], fill: T) -> [T] {
+        let rank = inShape.count
+        guard rank > 0 else { return src }
+        let strides = NDArray.strides(inShape)
+        let last = maps[rank - 1], width = last.output
+        let rows = maps.dropLast().reduce(1) { $0 * $1.output }
+        var counter = [Int](repeating: 0, count: rank - 1)
+        let firstRows = maps.dropLast().map { $0.index }, flags = maps.dropLast().map { $0.extrapolated }
+        return [T](unsafeUninitializedCapacity: rows * width) { o, count in
+            src.withUnsafeBufferPointer { s in last.index.withUnsafeBufferPointer { li in last.extrapolated.withUnsafeBufferPointer { le in
+                guard var dst = o.baseAddress else { return }
+                for _ in 0..<rows {
+                    var off = 0, outside = false
+                    for d in 0..<(rank - 1) {
+                        off += firstRows[d][counter[d]] * strides[d]
+                        outside = outside || flags[d][counter[d]]
+                    }
+                    if outside {
+                        for j in 0..<width { (dst + j).initialize(to: fill) }
+                    } else {
+                        for j in 0..<width { (dst + j).initialize(to: le[j] ? fill : s[off + li[j]]) }
+                    }
+                    dst += width
+                    var d = rank - 2
+                    while d >= 0 {
+                        counter[d] += 1
+                        if counter[d] < maps[d].output { break }
+                        counter[d] = 0
+                        d -= 1
+                    }
+                }
+            } } }
+            count = rows * width
+        }
     }
 }

@@ -23,17 +23,18 @@ enum Losses {
         let ignore: Int64? = call.attribute("ignore_index").map { $0.i }
         let reduction = call.string("reduction", "mean")
 
-        let logProb = softmax ? logSoftmax(scores, n, c, d) : scores
+        // log softmax(x) = x - shift, one shift per position; the full array only when asked for.
+        let shift = softmax ? logSumExp(scores, n, c, d) : [Float](repeating: 0, count: n * d)
         var loss = [Float](repeating: 0, count: n * d)
         var total = 0.0, weightTotal = 0.0
-        try logProb.withUnsafeBufferPointer { lp in
+        try scores.withUnsafeBufferPointer { lp in
             for b in 0..<n {
                 for k in 0..<d {
                     let t = labels[b * d + k]
                     if t == ignore { continue }
                     guard t >= 0 && t < Int64(c) else { throw call.failure("target \(t) is outside 0..<\(c)") }
                     let w = weights?[Int(t)] ?? 1
-                    let l = -lp[(b * c + Int(t)) * d + k] * w
+                    let l = -(lp[(b * c + Int(t)) * d + k] - shift[b * d + k]) * w
                     loss[b * d + k] = l
                     total += Double(l)
                     weightTotal += Double(w)
@@ -48,15 +49,19 @@ enum Losses {
         default: throw call.failure("unknown reduction '\(reduction)'")
         }
         if softmax && call.wantsOutput(1) {
+            var logProb = scores
+            logProb.withUnsafeMutableBufferPointer { p in
+                for b in 0..<n { for j in 0..<c { for k in 0..<d { p[(b * c + j) * d + k] -= shift[b * d + k] } } }
+            }
             return [.tensor(out), .tensor(NDArray(floats: logProb, shape: x.shape, type: x.dataType))]
         }
         return [.tensor(out)]
     }
 
-    /// log softmax over the class axis of [N, C, D] scores.
-    static func logSoftmax(_ v: [Float], _ n: Int, _ c: Int, _ d: Int) -> [Float] {
-        var out = v
-        out.withUnsafeMutableBufferPointer { p in
+    /// log Σ_c exp(x) over the class axis of [N, C, D] scores, per (n, d).
+    static func logSumExp(_ v: [Float], _ n: Int, _ c: Int, _ d: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: n * d)
+        v.withUnsafeBufferPointer { p in
             for b in 0..<n {
                 for k in 0..<d {
                     let base = b * c * d + k
@@ -64,8 +69,7 @@ enum Losses {
                     for j in 0..<c { m = Swift.max(m, p[base + j * d]) }
                     var s: Float = 0
                     for j in 0..<c { s += expf(p[base + j * d] - m) }
-                    let shift = m + logf(s)
-                    for j in 0..<c { p[base + j * d] -= shift }
+                    out[b * d + k] = m + logf(s)
                 }
             }
         }

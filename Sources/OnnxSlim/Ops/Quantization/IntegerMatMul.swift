@@ -1,6 +1,5 @@
-/// MatMulInteger and QLinearMatMul: numpy matmul of zero-point-centered integer codes. Codes go to
-/// Double and through dgemm: every product and sum of 8/16-bit codes is exact there (far below
-/// 2^53), and one BLAS call per batch is what keeps dynamically quantized transformers fast.
+/// MatMulInteger and QLinearMatMul: numpy matmul of zero-point-centered integer codes, exact, through
+/// BLAS (one call per batch and K slice is what keeps dynamically quantized transformers fast).
 enum IntegerMatMul {
     /// Shapes of a numpy matmul; 1-D operands gain a dimension that the output drops again.
     struct Geometry {
@@ -20,9 +19,11 @@ enum IntegerMatMul {
         }
     }
 
-    /// `t`'s codes minus its zero point, as Double. `rowLength`/`rows` say what a 1-D zero point
-    /// indexes: per row of A (M values, each spanning K codes) or per column of B (N values).
-    static func centered(_ t: NDArray, zero: NDArray?, perRow: Bool, rows: Int, rowLength: Int, call: KernelCall) throws -> [Double] {
+    /// `t`'s codes minus its zero point. `rowLength`/`rows` say what a 1-D zero point indexes:
+    /// per row of A (M values, each spanning K codes) or per column of B (N values).
+    /// Also returns the largest magnitude of a centered code (it bounds the partial sums).
+    static func centered<T: BinaryFloatingPoint>(_ t: NDArray, zero: NDArray?, perRow: Bool, rows: Int, rowLength: Int,
+                                                 as: T.Type, call: KernelCall) throws -> (values: [T], largest: Int64) {
         guard let q = t.int64s else { throw call.failure("operand has type \(t.dataType), not an integer type") }
         let n = q.count
         var z: [Int64] = [0]
@@ -41,53 +42,91 @@ enum IntegerMatMul {
                 }
             }
         }
-        return [Double](unsafeUninitializedCapacity: n) { out, initialized in
+        var lo: Int64 = 0, hi: Int64 = 0
+        let values = [T](unsafeUninitializedCapacity: n) { out, initialized in
             q.withUnsafeBufferPointer { qp in z.withUnsafeBufferPointer { zp in
                 if let general {
-                    for i in 0..<n { out[i] = Double(qp[i] - zp[general[i]]) }
+                    for i in 0..<n { let d = qp[i] - zp[general[i]]; lo = min(lo, d); hi = max(hi, d); out[i] = T(d) }
                 } else if zp.count == 1 {
                     let zv = zp[0]
-                    for i in 0..<n { out[i] = Double(qp[i] - zv) }
+                    for i in 0..<n { let d = qp[i] - zv; lo = min(lo, d); hi = max(hi, d); out[i] = T(d) }
                 } else if perRow {
                     var i = 0
                     for r in 0..<(rowLength == 0 ? 0 : n / rowLength) {
                         let zv = zp[r % rows]
-                        for _ in 0..<rowLength { out[i] = Double(qp[i] - zv); i += 1 }
+                        for _ in 0..<rowLength { let d = qp[i] - zv; lo = min(lo, d); hi = max(hi, d); out[i] = T(d); i += 1 }
                     }
                 } else {
                     var i = 0
                     while i < n {
-                        for j in 0..<rowLength { out[i + j] = Double(qp[i + j] - zp[j]) }
+                        for j in 0..<rowLength { let d = qp[i + j] - zp[j]; lo = min(lo, d); hi = max(hi, d); out[i + j] = T(d) }
                         i += rowLength
                     }
                 }
             } }
             initialized = n
         }
+        return (values, max(hi, 0 &- lo))
     }
 
     /// The exact integer product of A and B after subtracting zero points, as Double.
+    ///
+    /// 8-bit codes go through sgemm over slices of K short enough that no partial sum can pass
+    /// 2^24 (Float's exact integer range; with 8-bit codes a slice is at least 258 long, usually
+    /// all of K), the slices summed in Double. Wider codes go through dgemm.
     static func product(_ a: NDArray, _ aZero: NDArray?, _ b: NDArray, _ bZero: NDArray?, call: KernelCall) throws -> (Geometry, [Double]) {
         let g = try Geometry(a.shape, b.shape, call: call)
-        let av = try centered(a, zero: aZero, perRow: true, rows: g.m, rowLength: g.k, call: call)
-        let bv = try centered(b, zero: bZero, perRow: false, rows: g.k, rowLength: g.n, call: call)
+        let narrow: Set<DataType> = [.int8, .uint8, .int4, .uint4]
+        guard narrow.contains(a.dataType) && narrow.contains(b.dataType) else {
+            let av = try centered(a, zero: aZero, perRow: true, rows: g.m, rowLength: g.k, as: Double.self, call: call)
+            let bv = try centered(b, zero: bZero, perRow: false, rows: g.k, rowLength: g.n, as: Double.self, call: call)
+            return (g, wideProduct(av.values, bv.values, g))
+        }
+        let (av, aLargest) = try centered(a, zero: aZero, perRow: true, rows: g.m, rowLength: g.k, as: Float.self, call: call)
+        let (bv, bLargest) = try centered(b, zero: bZero, perRow: false, rows: g.k, rowLength: g.n, as: Float.self, call: call)
+        let bound = aLargest * bLargest   // at most 255², codes being 8-bit
+        let slice = bound == 0 ? max(g.k, 1) : max(1, min(g.k, (1 << 24) / Int(bound)))
         let batches = g.batch.reduce(1, *)
-        let count = batches * g.m * g.n
-        var out = [Double](repeating: 0, count: count)
+        var out = [Double](repeating: 0, count: batches * g.m * g.n)
+        // One B for every batch: fold the batch into M.
+        let folded = g.bBatch.reduce(1, *) == 1 && g.aBatch == g.batch
+        let rowsPerCall = folded ? batches * g.m : g.m
+        var partial = [Float](repeating: 0, count: rowsPerCall * g.n)
+        let ai = folded ? [0] : Broadcast.sourceIndices(g.aBatch, in: g.batch)
+        let bi = folded ? [0] : Broadcast.sourceIndices(g.bBatch, in: g.batch)
+        av.withUnsafeBufferPointer { pa in bv.withUnsafeBufferPointer { pb in
+            out.withUnsafeMutableBufferPointer { pc in partial.withUnsafeMutableBufferPointer { pp in
+                guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress, let cp = pp.baseAddress else { return }
+                let count = rowsPerCall * g.n
+                for t in 0..<(folded ? 1 : batches) {
+                    let aBase = ca + ai[t] * g.m * g.k, bBase = cb + bi[t] * g.k * g.n, cBase = cc + t * g.m * g.n
+                    var k0 = 0
+                    repeat {
+                        let len = min(slice, g.k - k0)
+                        BLAS.sgemm(m: rowsPerCall, n: g.n, k: len, a: aBase + k0, lda: g.k,
+                                   b: bBase + k0 * g.n, ldb: g.n, c: cp, ldc: g.n)
+                        for i in 0..<count { cBase[i] += Double(cp[i]) }
+                        k0 += len
+                    } while k0 < g.k
+                }
+            } }
+        } }
+        return (g, out)
+    }
+
+    /// dgemm for codes wider than 8 bits (exact while sums stay below 2^53).
+    static func wideProduct(_ av: [Double], _ bv: [Double], _ g: Geometry) -> [Double] {
+        let batches = g.batch.reduce(1, *)
+        var out = [Double](repeating: 0, count: batches * g.m * g.n)
+        let ai = Broadcast.sourceIndices(g.aBatch, in: g.batch), bi = Broadcast.sourceIndices(g.bBatch, in: g.batch)
         av.withUnsafeBufferPointer { pa in bv.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
             guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress else { return }
-            if g.bBatch.reduce(1, *) == 1 && g.aBatch == g.batch {
-                // One B for every batch: fold the batch into M.
-                BLAS.dgemm(m: batches * g.m, n: g.n, k: g.k, a: ca, lda: g.k, b: cb, ldb: g.n, c: cc, ldc: g.n)
-                return
-            }
-            let ai = Broadcast.sourceIndices(g.aBatch, in: g.batch), bi = Broadcast.sourceIndices(g.bBatch, in: g.batch)
             for t in 0..<batches {
                 BLAS.dgemm(m: g.m, n: g.n, k: g.k, a: ca + ai[t] * g.m * g.k, lda: g.k,
                            b: cb + bi[t] * g.k * g.n, ldb: g.n, c: cc + t * g.m * g.n, ldc: g.n)
             }
         } } }
-        return (g, out)
+        return out
     }
 
     /// MatMulInteger: int32 Y = (A - a_zero_point) · (B - b_zero_point).

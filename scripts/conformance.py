@@ -25,6 +25,15 @@ from onnx import numpy_helper
 CORPUS = "/usr/share/libonnx-testdata/data/node"
 RTOL, ATOL = 1e-3, 1e-7
 
+# Tests whose stored data contradict their own model: ONNX 1.12 wrote bfloat16 tensors as UINT16
+# (and computed the expected values by truncation). Counted as unsupported, with this reason.
+CORPUS_DEFECTS = {
+    name: "the corpus stores bfloat16 data as uint16 (ONNX 1.12 test data)"
+    for name in ("test_cast_BFLOAT16_to_FLOAT", "test_cast_FLOAT_to_BFLOAT16",
+                 "test_castlike_BFLOAT16_to_FLOAT", "test_castlike_BFLOAT16_to_FLOAT_expanded",
+                 "test_castlike_FLOAT_to_BFLOAT16", "test_castlike_FLOAT_to_BFLOAT16_expanded")
+}
+
 
 def graph_ops(graph, out):
     for n in graph.node:
@@ -77,6 +86,8 @@ def run_test(binary, folder, supported):
     name = os.path.basename(folder)
     model = onnx.load(os.path.join(folder, "model.onnx"))
     ops = graph_ops(model.graph, set())
+    if name in CORPUS_DEFECTS:
+        return name, "unsupported", CORPUS_DEFECTS[name], sorted(ops)
     missing = sorted(ops - supported)
     if missing:
         return name, "unsupported", "operators: " + ", ".join(missing), sorted(ops)

@@ -14,12 +14,24 @@ import numpy as np
 import onnx
 import pytest
 
-from slim_helpers import TESTDATA, describe_run, ort_session, random_feed
+from slim_helpers import TESTDATA, describe_run, random_feed
+
+
+def ort_session(path):
+    """onnxruntime with graph optimizations off: it evaluates the graph as written (its fusions
+    of quantized patterns approximate, which is not what the evaluator is checked against)."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.log_severity_level = 4
+    so.intra_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 MODELS = ["cnn_constant_weights", "control_flow", "external_data", "fp16_model", "old_opset",
           "tiny_mlp", "transformer_block"]
 
-# converted form -> (onnx-slim arguments, relative tolerance vs onnxruntime on the same model)
+# converted form -> (onnx-slim arguments, relative tolerance vs onnxruntime on the same model;
+# looser where onnxruntime's integer and float16 kernels round differently)
 FORMS = {
     "float": ([], 1e-4),
     "int8": (["--quantize", "int8"], 2e-3),
@@ -65,7 +77,9 @@ def test_evaluator_matches_onnxruntime(slim, tmp_path, model, form):
     for k, (a, b) in enumerate(zip(ours, expected)):
         assert a.dtype == b.dtype and a.shape == b.shape, f"output {k}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
         err = relative_error(a, b)
-        assert err <= rtol, f"{model}/{form} output {k}: relative error {err:.3g} > {rtol}"
+        # A float16 output can differ in its last bit (2^-11 relative) from onnxruntime's rounding.
+        tolerance = max(rtol, 2e-3) if a.dtype == np.float16 else rtol
+        assert err <= tolerance, f"{model}/{form} output {k}: relative error {err:.3g} > {rtol}"
 
 
 def test_generated_inputs_are_seeded(slim, tmp_path):

@@ -81,14 +81,15 @@ def main():
                 np.save(os.path.join(inputs, f"{k}.npy"), v)
             noopt, opt = ort_session(path, False), ort_session(path, True)
             times = {"slim": [], "ort-noopt": [], "ort-opt": []}
-            report = None
+            written = None
             for r in range(args.rounds):
                 report = slim_median(binary, path, inputs, args.runs, os.path.join(tmp, "out") if r == 0 else None)
+                written = written or report
                 times["slim"].append(report["seconds"])
                 times["ort-noopt"].append(ort_median(noopt, feed, args.runs))
                 times["ort-opt"].append(ort_median(opt, feed, args.runs))
             expected = noopt.run(None, feed)
-            ours = [np.load(os.path.join(tmp, "out", os.path.basename(o["file"]))) for o in report["outputs"]]
+            ours = [np.load(os.path.join(tmp, "out", os.path.basename(o["file"]))) for o in written["outputs"]]
             err = max(float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-6)) for a, b in zip(ours, expected))
         med = {k: statistics.median(v) for k, v in times.items()}
         rows.append((name, med, err))

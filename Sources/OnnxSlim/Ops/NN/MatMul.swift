@@ -21,25 +21,28 @@ extension MatMulOp {
         return [.tensor(NDArray(floats: values, shape: shape, type: a.dataType))]
     }
 
-    /// The shapes of a matmul: (batch shape, m, k, n, output shape).
-    static func geometry(_ aShape: [Int], _ bShape: [Int], _ call: KernelCall) throws
-        -> (aBatch: [Int], bBatch: [Int], batch: [Int], m: Int, k: Int, n: Int, out: [Int]) {
-        guard !aShape.isEmpty, !bShape.isEmpty else { throw call.failure("MatMul of a scalar") }
-        let a2 = aShape.count == 1 ? [1] + aShape : aShape
-        let b2 = bShape.count == 1 ? bShape + [1] : bShape
-        let m = a2[a2.count - 2], k = a2[a2.count - 1], kb = b2[b2.count - 2], n = b2[b2.count - 1]
-        guard k == kb else { throw call.failure("inner dims differ: \(aShape) · \(bShape)") }
-        let aBatch = Array(a2.dropLast(2)), bBatch = Array(b2.dropLast(2))
-        let batch = try Broadcast.shape(aBatch, bBatch)
-        var out = batch
-        if aShape.count > 1 { out.append(m) }
-        if bShape.count > 1 { out.append(n) }
-        return (aBatch, bBatch, batch, m, k, n, out)
+    /// Shapes of a numpy matmul; 1-D operands gain a dimension that the output drops again.
+    /// MatMul, MatMulInteger and QLinearMatMul all use it.
+    struct Geometry {
+        var aBatch: [Int], bBatch: [Int], batch: [Int], m: Int, k: Int, n: Int, out: [Int]
+
+        init(_ aShape: [Int], _ bShape: [Int], call: KernelCall) throws {
+            guard !aShape.isEmpty, !bShape.isEmpty else { throw call.failure("matmul of a scalar") }
+            let a2 = aShape.count == 1 ? [1] + aShape : aShape
+            let b2 = bShape.count == 1 ? bShape + [1] : bShape
+            m = a2[a2.count - 2]; k = a2[a2.count - 1]; n = b2[b2.count - 1]
+            guard k == b2[b2.count - 2] else { throw call.failure("inner dimensions differ: \(aShape) · \(bShape)") }
+            aBatch = Array(a2.dropLast(2)); bBatch = Array(b2.dropLast(2))
+            batch = try Broadcast.shape(aBatch, bBatch)
+            out = batch
+            if aShape.count > 1 { out.append(m) }
+            if bShape.count > 1 { out.append(n) }
+        }
     }
 
     /// Float matmul through sgemm: one call when B is a plain matrix, else one per batch.
     static func product(_ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int], _ call: KernelCall) throws -> ([Int], [Float]) {
-        let g = try geometry(aShape, bShape, call)
+        let g = try Geometry(aShape, bShape, call: call)
         let batches = g.batch.reduce(1, *)
         var out = [Float](repeating: 0, count: batches * g.m * g.n)
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
@@ -60,8 +63,13 @@ extension MatMulOp {
 
     /// Integer matmul through dgemm (exact while sums stay below 2^53).
     static func integerMatMul(_ a: NDArray, _ b: NDArray, _ call: KernelCall) throws -> NDArray {
-        let g = try geometry(a.shape, b.shape, call)
-        let av = a.asInt64s.map { Double($0) }, bv = b.asInt64s.map { Double($0) }
+        let g = try Geometry(a.shape, b.shape, call: call)
+        let out = doubleProduct(a.asInt64s.map { Double($0) }, b.asInt64s.map { Double($0) }, g)
+        return NDArray(int64s: out.map { Int64($0) }, shape: g.out, type: a.dataType)
+    }
+
+    /// Batched matmul in Float64 through dgemm, one call per batch.
+    static func doubleProduct(_ av: [Double], _ bv: [Double], _ g: Geometry) -> [Double] {
         let batches = g.batch.reduce(1, *)
         var out = [Double](repeating: 0, count: batches * g.m * g.n)
         let ai = Broadcast.sourceIndices(g.aBatch, in: g.batch), bi = Broadcast.sourceIndices(g.bBatch, in: g.batch)
@@ -72,6 +80,6 @@ extension MatMulOp {
                            b: cb + bi[t] * g.k * g.n, ldb: g.n, c: cc + t * g.m * g.n, ldc: g.n)
             }
         } } }
-        return NDArray(int64s: out.map { Int64($0) }, shape: g.out, type: a.dataType)
+        return out
     }
 }

@@ -1,23 +1,7 @@
 /// MatMulInteger and QLinearMatMul: numpy matmul of zero-point-centered integer codes, exact, through
 /// BLAS (one call per batch and K slice is what keeps dynamically quantized transformers fast).
 enum IntegerMatMul {
-    /// Shapes of a numpy matmul; 1-D operands gain a dimension that the output drops again.
-    struct Geometry {
-        var aBatch: [Int], bBatch: [Int], batch: [Int], m: Int, k: Int, n: Int, out: [Int]
-
-        init(_ aShape: [Int], _ bShape: [Int], call: KernelCall) throws {
-            guard !aShape.isEmpty, !bShape.isEmpty else { throw call.failure("matmul of a scalar") }
-            let a2 = aShape.count == 1 ? [1] + aShape : aShape
-            let b2 = bShape.count == 1 ? bShape + [1] : bShape
-            m = a2[a2.count - 2]; k = a2[a2.count - 1]; n = b2[b2.count - 1]
-            guard k == b2[b2.count - 2] else { throw call.failure("inner dimensions differ: \(aShape) · \(bShape)") }
-            aBatch = Array(a2.dropLast(2)); bBatch = Array(b2.dropLast(2))
-            batch = try Broadcast.shape(aBatch, bBatch)
-            out = batch
-            if aShape.count > 1 { out.append(m) }
-            if bShape.count > 1 { out.append(n) }
-        }
-    }
+    typealias Geometry = MatMulOp.Geometry
 
     /// `t`'s codes minus its zero point. `rowLength`/`rows` say what a 1-D zero point indexes:
     /// per row of A (M values, each spanning K codes) or per column of B (N values).
@@ -80,7 +64,7 @@ enum IntegerMatMul {
         guard narrow.contains(a.dataType) && narrow.contains(b.dataType) else {
             let av = try centered(a, zero: aZero, perRow: true, rows: g.m, rowLength: g.k, as: Double.self, call: call)
             let bv = try centered(b, zero: bZero, perRow: false, rows: g.k, rowLength: g.n, as: Double.self, call: call)
-            return (g, wideProduct(av.values, bv.values, g))
+            return (g, MatMulOp.doubleProduct(av.values, bv.values, g))  // codes wider than 8 bits
         }
         let (av, aLargest) = try centered(a, zero: aZero, perRow: true, rows: g.m, rowLength: g.k, as: Float.self, call: call)
         let (bv, bLargest) = try centered(b, zero: bZero, perRow: false, rows: g.k, rowLength: g.n, as: Float.self, call: call)
@@ -114,20 +98,6 @@ enum IntegerMatMul {
         return (g, out)
     }
 
-    /// dgemm for codes wider than 8 bits (exact while sums stay below 2^53).
-    static func wideProduct(_ av: [Double], _ bv: [Double], _ g: Geometry) -> [Double] {
-        let batches = g.batch.reduce(1, *)
-        var out = [Double](repeating: 0, count: batches * g.m * g.n)
-        let ai = Broadcast.sourceIndices(g.aBatch, in: g.batch), bi = Broadcast.sourceIndices(g.bBatch, in: g.batch)
-        av.withUnsafeBufferPointer { pa in bv.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
-            guard let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress else { return }
-            for t in 0..<batches {
-                BLAS.dgemm(m: g.m, n: g.n, k: g.k, a: ca + ai[t] * g.m * g.k, lda: g.k,
-                           b: cb + bi[t] * g.k * g.n, ldb: g.n, c: cc + t * g.m * g.n, ldc: g.n)
-            }
-        } } }
-        return out
-    }
 
     /// MatMulInteger: int32 Y = (A - a_zero_point) · (B - b_zero_point).
     static func matMulInteger(_ call: KernelCall) throws -> [Value] {

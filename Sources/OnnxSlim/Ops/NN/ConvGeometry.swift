@@ -16,10 +16,10 @@ struct ConvGeometry: Equatable {
     /// The span a dilated kernel covers along axis `d`.
     func extent(_ d: Int) -> Int { (kernel[d] - 1) * dilations[d] + 1 }
 
-    /// The geometry of a Conv-like or pooling node: reads `strides`, `dilations`, `pads`,
-    /// `auto_pad` and `group` from `call` (ceil_mode is the pooling's rounding of output sizes).
-    static func forward(_ call: KernelCall, input: [Int], kernel: [Int], ceilMode: Bool = false,
-                        readsDilations: Bool = true) throws -> ConvGeometry {
+    /// strides, dilations, pads and group as the node gives them (defaults 1, 1, 0, 1), checked,
+    /// with the output not yet worked out (it starts equal to the input).
+    private static func attributes(_ call: KernelCall, input: [Int], kernel: [Int],
+                                   readsDilations: Bool = true) throws -> ConvGeometry {
         let r = input.count
         let strides = call.ints("strides") ?? [Int](repeating: 1, count: r)
         let dilations = readsDilations ? (call.ints("dilations") ?? [Int](repeating: 1, count: r)) : [Int](repeating: 1, count: r)
@@ -33,8 +33,17 @@ struct ConvGeometry: Equatable {
         }
         let group = call.int("group", 1)
         guard group > 0 else { throw call.failure("group must be positive") }
-        var g = ConvGeometry(input: input, output: input, kernel: kernel, strides: strides, dilations: dilations,
-                             padsBegin: Array(pads[0..<r]), padsEnd: Array(pads[r...]), group: group)
+        return ConvGeometry(input: input, output: input, kernel: kernel, strides: strides, dilations: dilations,
+                            padsBegin: Array(pads[0..<r]), padsEnd: Array(pads[r...]), group: group)
+    }
+
+    /// The geometry of a Conv-like or pooling node: reads `strides`, `dilations`, `pads`,
+    /// `auto_pad` and `group` from `call` (ceil_mode is the pooling's rounding of output sizes).
+    static func forward(_ call: KernelCall, input: [Int], kernel: [Int], ceilMode: Bool = false,
+                        readsDilations: Bool = true) throws -> ConvGeometry {
+        let r = input.count
+        var g = try attributes(call, input: input, kernel: kernel, readsDilations: readsDilations)
+        let strides = g.strides
         let autoPad = call.string("auto_pad", "NOTSET")
         for d in 0..<r {
             let ext = g.extent(d), s = strides[d]
@@ -66,22 +75,12 @@ struct ConvGeometry: Equatable {
     /// (`input` is the transposed conv's input, `output` what it produces).
     static func transposed(_ call: KernelCall, input: [Int], kernel: [Int]) throws -> ConvGeometry {
         let r = input.count
-        let strides = call.ints("strides") ?? [Int](repeating: 1, count: r)
-        let dilations = call.ints("dilations") ?? [Int](repeating: 1, count: r)
-        let pads = call.ints("pads") ?? [Int](repeating: 0, count: 2 * r)
+        var g = try attributes(call, input: input, kernel: kernel)
+        let strides = g.strides
         let outputPadding = call.ints("output_padding") ?? [Int](repeating: 0, count: r)
-        guard kernel.count == r, strides.count == r, dilations.count == r, pads.count == 2 * r,
-              outputPadding.count == r else {
-            throw call.failure("kernel_shape/strides/dilations/pads/output_padding do not match \(r) spatial axes")
+        guard outputPadding.count == r, outputPadding.allSatisfy({ $0 >= 0 }) else {
+            throw call.failure("output_padding must hold \(r) non-negative values")
         }
-        guard kernel.allSatisfy({ $0 > 0 }), strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }),
-              pads.allSatisfy({ $0 >= 0 }), outputPadding.allSatisfy({ $0 >= 0 }) else {
-            throw call.failure("kernel, strides and dilations must be positive, pads non-negative")
-        }
-        let group = call.int("group", 1)
-        guard group > 0 else { throw call.failure("group must be positive") }
-        var g = ConvGeometry(input: input, output: input, kernel: kernel, strides: strides, dilations: dilations,
-                             padsBegin: Array(pads[0..<r]), padsEnd: Array(pads[r...]), group: group)
         let autoPad = call.string("auto_pad", "NOTSET")
         // output_shape may name all dims or only the spatial ones.
         let requested = call.ints("output_shape").map { Array($0.suffix(r)) }

@@ -44,7 +44,7 @@ struct ConvertCommand: ParsableCommand {
         var model = loaded.model
         let context = PassContext()
         var passes: [String] = []
-        for pass in try quantization.passes(for: model, dims: try DimOption.parse(verification.dims), seed: verification.seed) {
+        for pass in try quantization.passes(for: model, dims: try verification.generation.dimValues(), seed: verification.generation.seed) {
             let outcome = try pass.run(&model, context)
             context.changedSoFar = context.changedSoFar || outcome.changed
             passes.append(outcome.line)

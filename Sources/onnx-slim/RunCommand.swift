@@ -28,11 +28,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Format of written outputs: npy or pb.")
     var outputFormat: String = "npy"
 
-    @Option(help: "Seed for generated inputs.")
-    var seed: UInt64 = 0
-
-    @Option(name: .customLong("dim"), help: "Value for a symbolic dim, name=value (repeatable).")
-    var dims: [String] = []
+    @OptionGroup
+    var generation: GeneratedInputOptions
 
     @Option(help: "Threads for matrix products (default: all cores).")
     var threads: Int?
@@ -56,7 +53,8 @@ struct RunCommand: ParsableCommand {
             throw OnnxSlimError.usage("--output-format must be npy or pb, not '\(outputFormat)'")
         }
         guard `repeat` >= 1 else { throw OnnxSlimError.usage("--repeat must be at least 1") }
-        let dimValues = try DimOption.parse(dims)
+        let dimValues = try generation.dimValues()
+        let seed = generation.seed
         if let threads { Evaluator.setThreads(threads) }
         let loaded = try ModelLoader.load(model)
         let evaluator = try Evaluator(model: loaded.model)
@@ -154,11 +152,18 @@ struct Stats {
     }
 }
 
-/// `--dim name=value` options.
-enum DimOption {
-    static func parse(_ items: [String]) throws -> [String: Int] {
+/// `--seed` and `--dim name=value`: how inputs that are not given are generated (run, --verify
+/// and calibration share them).
+struct GeneratedInputOptions: ParsableArguments {
+    @Option(help: "Seed for generated inputs (run, --verify, calibration).")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("dim"), help: "Value for a symbolic input dim in generated inputs, name=value (repeatable; default 1).")
+    var dims: [String] = []
+
+    func dimValues() throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for item in items {
+        for item in dims {
             let parts = item.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let v = Int(parts[1]), v >= 0 else {
                 throw OnnxSlimError.usage("--dim wants name=value with a non-negative integer, not '\(item)'")

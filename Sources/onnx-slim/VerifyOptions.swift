@@ -19,11 +19,8 @@ struct VerifyOptions: ParsableArguments {
     @Option(help: "Fail (exit 3, nothing written) when an output's max abs error exceeds this.")
     var maxError: Double?
 
-    @Option(help: "Seed for generated verification and calibration inputs.")
-    var seed: UInt64 = 0
-
-    @Option(name: .customLong("dim"), help: "Value for a symbolic input dim in generated verification or calibration inputs, name=value (repeatable; default 1).")
-    var dims: [String] = []
+    @OptionGroup
+    var generation: GeneratedInputOptions
 
     /// Verification is on when asked for, implied by a bound or by --inputs.
     var enabled: Bool { samples != nil || minCosine != nil || maxError != nil || inputs != nil }
@@ -32,27 +29,17 @@ struct VerifyOptions: ParsableArguments {
         if let samples, samples < 1 { throw ValidationError("--verify wants at least 1 sample") }
         if let minCosine, !(minCosine >= -1 && minCosine <= 1) { throw ValidationError("--min-cosine must be in [-1, 1]") }
         if let maxError, !(maxError >= 0) { throw ValidationError("--max-error must be non-negative") }
-        _ = try DimOption.parse(dims)
+        _ = try generation.dimValues()
     }
 
     /// Runs both models; throws a verification error when a bound is breached.
     func run(original: Model, converted: Model) throws -> ConvertReport.Verification? {
         guard enabled else { return nil }
-        let dimValues = try DimOption.parse(dims)
-        var samplesIn: [ModelInputs]
-        let source: String
-        if let inputs {
-            samplesIn = try ModelInputs.samples(folder: inputs, model: original)
-            samplesIn = try samplesIn.map { try ModelInputs.generate(for: original, dims: dimValues, seed: seed, given: $0) }
-            source = "from \(inputs)"
-        } else {
-            let n = samples ?? Self.defaultSamples
-            samplesIn = try (0..<n).map {
-                try ModelInputs.generate(for: original, dims: dimValues, seed: seed &+ UInt64($0))
-            }
-            source = "generated (seed \(seed)" + (samplesIn.first?.notes.isEmpty == false
-                ? "; " + samplesIn[0].notes.joined(separator: "; ") : "") + ")"
-        }
+        let seed = generation.seed
+        let samplesIn = try ModelInputs.samples(folder: inputs, count: samples ?? Self.defaultSamples, model: original,
+                                                dims: try generation.dimValues(), seed: seed)
+        let source = inputs.map { "from \($0)" } ?? "generated (seed \(seed)"
+            + (samplesIn.first?.notes.isEmpty == false ? "; " + samplesIn[0].notes.joined(separator: "; ") : "") + ")"
         let comparison = try ModelComparison(original: original, converted: converted)
         let outputs = try comparison.compare(samples: samplesIn)
         for o in outputs {

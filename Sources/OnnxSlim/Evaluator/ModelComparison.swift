@@ -108,6 +108,19 @@ extension ModelInputs {
         return try subfolders.map { try read(folder: "\(folder)/\($0)", model: model) }
     }
 
+    /// The samples a data-aware step runs on: those of `folder` (inputs a sample lacks are
+    /// generated with `seed`), or, without a folder, `count` generated samples with seeds
+    /// `seed`, `seed + 1`, …
+    public static func samples(folder: String?, count: Int, model: Model, dims: [String: Int],
+                               seed: UInt64) throws -> [ModelInputs] {
+        if let folder {
+            return try samples(folder: folder, model: model).map {
+                try generate(for: model, dims: dims, seed: seed, given: $0)
+            }
+        }
+        return try (0..<count).map { try generate(for: model, dims: dims, seed: seed &+ UInt64($0)) }
+    }
+
     static func isFolder(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

@@ -74,16 +74,8 @@ public struct ActivationQDQPass: ModelPass {
         let ranges = ActivationRanges(method: calibration.method, watched: Set(names))
         let evaluator = try Evaluator(model: model, reader: context.reader)
         evaluator.observe = { ranges.observe($0, $1) }
-        let samples: [ModelInputs]
-        if let folder = calibration.folder {
-            samples = try ModelInputs.samples(folder: folder, model: model).map {
-                try ModelInputs.generate(for: model, dims: calibration.dims, seed: calibration.seed, given: $0)
-            }
-        } else {
-            samples = try (0..<calibration.count).map {
-                try ModelInputs.generate(for: model, dims: calibration.dims, seed: calibration.seed &+ UInt64($0))
-            }
-        }
+        let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.count, model: model,
+                                              dims: calibration.dims, seed: calibration.seed)
         for s in samples { _ = try evaluator.run(s.values) }
         // Graph inputs are observed too (the evaluator reports node outputs only).
         for info in graph.inputs where names.contains(info.name) {

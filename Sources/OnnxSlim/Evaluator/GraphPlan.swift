@@ -26,19 +26,19 @@ final class GraphPlan {
         for t in graph.initializers { inits[t.name] = t }
         initializers = inits
 
-        let order = try Self.dependencyOrder(graph)
+        // What each node reads: its inputs and the outer values its subgraphs use (computed once).
+        let validator = ModelValidator(fileName: "")
+        let nodeReads = graph.nodes.map { node in
+            node.inputs.filter { !$0.isEmpty } + node.subgraphs.flatMap { validator.freeNames(of: $0) }
+        }
+        let order = try Self.dependencyOrder(graph, reads: nodeReads)
         // Names this scope owns: graph inputs and node outputs (not weights, not outer values).
         var owned = Set(graph.inputs.map(\.name))
         for n in graph.nodes { owned.formUnion(n.outputs) }
         owned.subtract(graph.outputs.map(\.name))
         var lastUse: [String: Int] = [:]
-        var reads: [[String]] = []
         for (position, index) in order.enumerated() {
-            let node = graph.nodes[index]
-            var names = node.inputs.filter { !$0.isEmpty }
-            for sub in node.subgraphs { names += ModelValidator(fileName: "").freeNames(of: sub) }
-            reads.append(names)
-            for name in names { lastUse[name] = position }
+            for name in nodeReads[index] { lastUse[name] = position }
         }
         var releases = [[String]](repeating: [], count: order.count)
         for (name, position) in lastUse where owned.contains(name) { releases[position].append(name) }
@@ -73,14 +73,14 @@ final class GraphPlan {
     func cached(_ name: String) -> NDArray? { lock.withLock { decoded[name] } }
 
     /// Node indices such that every node comes after the producers of its inputs (the file's order
-    /// when it already is one). Values produced nowhere in this graph come from outside.
-    static func dependencyOrder(_ graph: Graph) throws -> [Int] {
+    /// when it already is one); `reads[k]` are the values node k reads. Values produced nowhere in
+    /// this graph come from outside.
+    static func dependencyOrder(_ graph: Graph, reads: [[String]]) throws -> [Int] {
         var producer: [String: Int] = [:]
         for (k, n) in graph.nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = k } }
         var state = [UInt8](repeating: 0, count: graph.nodes.count)   // 0 new, 1 visiting, 2 done
         var order: [Int] = []
         order.reserveCapacity(graph.nodes.count)
-        let validator = ModelValidator(fileName: "")
         for root in graph.nodes.indices where state[root] == 0 {
             var stack: [(Int, Bool)] = [(root, false)]
             while let (k, expanded) = stack.popLast() {
@@ -89,10 +89,7 @@ final class GraphPlan {
                 if state[k] == 1 { throw OnnxSlimError(.badInput, "the graph has a cycle through node '\(graph.nodes[k].name)'") }
                 state[k] = 1
                 stack.append((k, true))
-                let node = graph.nodes[k]
-                var deps = node.inputs
-                for sub in node.subgraphs { deps += validator.freeNames(of: sub) }
-                for name in deps.reversed() {
+                for name in reads[k].reversed() {
                     if let p = producer[name], p != k, state[p] != 2 {
                         if state[p] == 1 { throw OnnxSlimError(.badInput, "the graph has a cycle through node '\(graph.nodes[p].name)'") }
                         stack.append((p, false))

@@ -101,6 +101,7 @@ struct RunCommand: ParsableCommand {
                 ("generated_inputs", .array(generated.map { .string($0) })),
                 ("notes", .array(feeds.notes.map { .string($0) })),
                 ("seconds", .double(median)),
+                ("blas_core", .string(BLAS.coreName)),
             ]).rendered())
             return
         }

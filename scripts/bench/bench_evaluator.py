@@ -93,7 +93,7 @@ def main():
             err = max(float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-6)) for a, b in zip(ours, expected))
         med = {k: statistics.median(v) for k, v in times.items()}
         rows.append((name, med, err))
-        print(f"{name}: slim {med['slim'] * 1e3:.1f} ms, ort-noopt {med['ort-noopt'] * 1e3:.1f} ms, "
+        print(f"{name} (OpenBLAS kernels: {written.get('blas_core', '?')}): slim {med['slim'] * 1e3:.1f} ms, ort-noopt {med['ort-noopt'] * 1e3:.1f} ms, "
               f"ort-opt {med['ort-opt'] * 1e3:.1f} ms; slim/ort-noopt {med['slim'] / med['ort-noopt']:.2f}x, "
               f"slim/ort-opt {med['slim'] / med['ort-opt']:.2f}x; max relative difference {err:.2g}", flush=True)
     print("\n| model | onnx-slim run | ORT no opt | ORT all opt | vs no opt | vs all opt |")

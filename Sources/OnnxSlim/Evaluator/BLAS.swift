@@ -13,9 +13,23 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        BLASLibrary.functions.sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
+
+    /// y = alpha · op(A) · x + beta · y, with A m×n (row-major, leading dimension lda).
+    public static func sgemv(transA: Bool, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                             x: UnsafePointer<Float>, incx: Int = 1, beta: Float = 0,
+                             y: UnsafeMutablePointer<Float>, incy: Int = 1) {
+        BLASLibrary.functions.sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, blasint(m), blasint(n),
+                                    alpha, a, blasint(lda), x, blasint(incx), beta, y, blasint(incy))
+    }
+
+    /// Sets how many threads BLAS calls may use.
+    public static func setThreads(_ n: Int) { BLASLibrary.functions.setThreads(Int32(max(1, n))) }
+
+    /// The kernel family OpenBLAS runs with (see `BLASLibrary`).
+    public static var coreName: String { BLASLibrary.coreName }
 
     /// Double-precision product, for integer matrix products that must be exact (sums beyond 2^24).
     public static func dgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
@@ -26,7 +40,7 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } }
             return
         }
-        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        BLASLibrary.functions.dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
     }
 }

@@ -1,5 +1,3 @@
-import COpenBLAS
-
 /// Runs a model's main graph on given inputs: the reference evaluator every data-aware feature
 /// (verification, calibration) uses. Build it once per model; `run` can be called many times and
 /// reuses decoded weights.
@@ -28,7 +26,7 @@ public final class Evaluator {
     public static var supportedOperators: [String] { KernelRegistry.supportedOperators }
 
     /// Sets how many threads BLAS calls may use (the rest of the evaluator runs on the calling thread).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    public static func setThreads(_ n: Int) { BLAS.setThreads(n) }
 
     /// Runs the main graph. `feeds` maps input names to values; the result lists every graph
     /// output in order.

@@ -57,6 +57,8 @@ extension ConvOp {
         let inP = ID * IH * IW, outP = OD * OH * OW, kp = KD * KH * KW, k = cg * kp
         let total = n * m * outP
         if total == 0 { return [] }
+        // No input channels (or an empty kernel): every output is its channel's bias.
+        if k == 0 { return (0..<total).map { i in bias?[(i / outP) % m] ?? 0 } }
 
         let pointwise = kp == 1 && g3.strides.allSatisfy { $0 == 1 } && g3.padsBegin.allSatisfy { $0 == 0 }
             && g3.padsEnd.allSatisfy { $0 == 0 }

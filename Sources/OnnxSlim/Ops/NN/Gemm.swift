@@ -1,5 +1,3 @@
-import COpenBLAS
-
 /// Gemm: Y = alpha · A' · B' + beta · C. B is [K, N], or [N, K] with transB = 1.
 enum GemmOp: OperatorKnowledge {
     static let opType = "Gemm"
@@ -42,8 +40,8 @@ extension GemmOp {
             let lda = a.shape[1], ldb = b.shape[1], cBeta: Float = bias == nil ? 0 : beta
             if m == 1 && k > 0 {
                 // One row (a classifier head): a matrix-vector product, much faster than sgemm.
-                cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, blasint(b.shape[0]), blasint(b.shape[1]),
-                            alpha, cb, blasint(ldb), ca, blasint(ta ? lda : 1), cBeta, cc, 1)
+                BLAS.sgemv(transA: !tb, m: b.shape[0], n: b.shape[1], alpha: alpha, a: cb, lda: ldb,
+                           x: ca, incx: ta ? lda : 1, beta: cBeta, y: cc)
             } else {
                 BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: ca, lda: lda,
                            b: cb, ldb: ldb, beta: cBeta, c: cc, ldc: n)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what onnx-slim needs on Debian 12 (with Swift already installed):
 # the C libraries it links (protobuf-c, zstd), the ONNX conformance corpus the tests use,
-# and a Python venv (.venv) with onnx and onnxruntime for the integration tests and benchmarks.
+# and a Python venv (.venv) with onnx and onnxruntime for the integration tests and benchmarks
+# (plus torch and transformers, which export the BERT the static int8 tests calibrate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" = "--with-python" ]; then
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import onnx, onnxruntime, pytest" 2>/dev/null; then
-        echo "creating .venv (onnx, onnxruntime, numpy, pytest)"
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import onnx, onnxruntime, pytest, torch, transformers" 2>/dev/null; then
+        echo "creating .venv (onnx, onnxruntime, numpy, pytest; torch and transformers to export a BERT)"
         python3 -m venv .venv
         .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
+        # The CPU-only torch build (the machine image carries its wheel); the default one pulls CUDA.
+        .venv/bin/pip install -q --disable-pip-version-check "torch==2.13.0+cpu" \
+            || .venv/bin/pip install -q --disable-pip-version-check torch
+        .venv/bin/pip install -q --disable-pip-version-check "transformers==5.23.0"
     fi
 fi

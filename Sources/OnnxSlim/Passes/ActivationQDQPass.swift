@@ -31,6 +31,21 @@ public struct ActivationQDQPass: ModelPass {
     static let targetOps: Set<String> = ["MatMul", "Gemm", "Conv"]
     static let sensitiveProducers: Set<String> = ["Softmax"]
 
+    /// Operators that pass values through unchanged (or select among them), looked through when
+    /// finding where an activation comes from. Where covers exporters' NaN guard after Softmax,
+    /// `Where(IsNaN(p), 0, p)`.
+    static let passThrough: Set<String> = ["Identity", "Cast", "Dropout", "Reshape", "Transpose", "Squeeze",
+                                           "Unsqueeze", "Flatten", "Where"]
+
+    /// Whether `value` is a sensitive producer's output, possibly through pass-through operators.
+    static func isSensitive(_ value: String, producer: [String: Node], depth: Int = 0) -> Bool {
+        guard depth < 8, let p = producer[value], p.isDefaultDomain else { return false }
+        if sensitiveProducers.contains(p.opType) { return true }
+        guard passThrough.contains(p.opType) else { return false }
+        let data = p.opType == "Where" ? Array(p.inputs.dropFirst()) : Array(p.inputs.prefix(1))
+        return data.contains { isSensitive($0, producer: producer, depth: depth + 1) }
+    }
+
     /// Activation names to quantize, and how many inputs were left float for each reason.
     func targets(_ graph: Graph) -> (names: [String], skipped: [String: Int]) {
         var constant = Set(graph.initializers.map(\.name))
@@ -49,9 +64,7 @@ public struct ActivationQDQPass: ModelPass {
             let candidates = n.opType == "Conv" ? [0] : [0, 1]
             let activations = candidates.filter { $0 < n.inputs.count && !n.inputs[$0].isEmpty && !constant.contains(n.inputs[$0]) }
             if activations.isEmpty { continue }
-            let sensitive = activations.contains { k in
-                producer[n.inputs[k]].map { Self.sensitiveProducers.contains($0.opType) } ?? false
-            }
+            let sensitive = activations.contains { Self.isSensitive(n.inputs[$0], producer: producer) }
             if sensitive && !quantizeSensitive {
                 skipped["\(n.opType) input from Softmax", default: 0] += activations.count
                 continue
@@ -66,34 +79,45 @@ public struct ActivationQDQPass: ModelPass {
             throw OnnxSlimError(.badInput, "static quantization needs opset 13 or later (add --opset 13)")
         }
         var graph = model.mainGraph
-        let (names, skipped) = targets(graph)
+        var (names, skipped) = targets(graph)
         guard !names.isEmpty else {
             return PassOutcome(name: name, changed: false, summary: [], skipped: skipped.map { ($0.key, $0.value) })
         }
         // Calibrate: run the float model, observing only the tensors to quantize.
         let ranges = ActivationRanges(method: calibration.method, watched: Set(names))
         let evaluator = try Evaluator(model: model, reader: context.reader)
-        evaluator.observe = { ranges.observe($0, $1) }
+        var types: [String: DataType] = [:]
+        evaluator.observe = { name, value in
+            ranges.observe(name, value)
+            if types[name] == nil, names.contains(name) { types[name] = value.dataType }
+        }
         let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.count, model: model,
                                               dims: calibration.dims, seed: calibration.seed)
         for s in samples { _ = try evaluator.run(s.values) }
         // Graph inputs are observed too (the evaluator reports node outputs only).
         for info in graph.inputs where names.contains(info.name) {
-            for s in samples { if case .tensor(let t)? = s.values[info.name] { ranges.observe(info.name, t) } }
+            for s in samples { if case .tensor(let t)? = s.values[info.name] { ranges.observe(info.name, t); types[info.name] = t.dataType } }
         }
+        let opset = model.opsetVersion() ?? 13
 
         var allocator = NameAllocator(model)
         var replacement: [String: String] = [:]
         var inserted: [String: [Node]] = [:]   // producer output → Q/DQ nodes to place after it
         var quantized = 0
         for activation in names {
-            guard let (lower, upper) = ranges.range(activation) else { continue }
-            let scale = max((upper - lower) / 255, Float.leastNormalMagnitude)
+            guard let (lower, upper) = ranges.range(activation), let type = types[activation] else { continue }
+            // QuantizeLinear's input and scale share one float type; float16/bfloat16 need opset 19.
+            guard type == .float || ((type == .float16 || type == .bfloat16) && opset >= 19) else {
+                skipped[type == .float16 || type == .bfloat16 ? "\(type) activation (needs opset 19)" : "\(type) activation", default: 0] += 1
+                continue
+            }
+            let smallest: Float = type == .float16 ? 6.103515625e-05 : Float.leastNormalMagnitude  // normal floor
+            let scale = max((upper - lower) / 255, smallest)
             let zeroPoint = Int64(min(max((-lower / scale).rounded(.toNearestOrEven), 0), 255))
             let scaleName = allocator.fresh("\(activation)_scale")
             let zeroName = allocator.fresh("\(activation)_zero_point")
             let q = allocator.fresh("\(activation)_quantized"), dq = allocator.fresh("\(activation)_dequantized")
-            graph.initializers.append(TensorValues.tensor(scaleName, dims: [], floats: [scale]))
+            graph.initializers.append(TensorValues.tensor(scaleName, dims: [], floats: [scale], as: type))
             graph.initializers.append(TensorValues.tensor(zeroName, dims: [], type: .uint8, bytes: [UInt8(zeroPoint)]))
             inserted[activation] = [
                 Node("QuantizeLinear", inputs: [activation, scaleName, zeroName], outputs: [q], name: allocator.fresh("\(activation)_QuantizeLinear")),

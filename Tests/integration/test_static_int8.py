@@ -89,6 +89,8 @@ def test_pytorch_bert_static_int8_keeps_cosine(slim, tmp_path, torch_bert_model,
                 "--calibration-method", method)
     assert proc.returncode == 0, describe_run(proc)
     assert f"({method}, 32 samples from {folder})" in proc.stdout, proc.stdout
+    # Products of two activations are reported as computed inputs, not as quantized weights.
+    assert "already quantized" not in proc.stdout, proc.stdout
     model = checked(out)
     # Activations feeding MatMul/Gemm are quantized: per layer Q, K, V and attention-output inputs,
     # the two FFN inputs and the scores' Q·K product; attention probabilities (Softmax, here behind

@@ -205,7 +205,11 @@ public struct QuantizeWeightsPass: ModelPass {
                     guard op.weightUse(n, weightRank: 2)?.input == i || op.weightUse(n, weightRank: 4)?.input == i,
                           !consideredUses.contains("\(path)|\(k)|\(i)"), !catalog.isWeight(name, from: path) else { continue }
                     let producer = catalog.producer(of: name, from: path)
-                    if producer == "DequantizeLinear" {
+                    // A DequantizeLinear of a stored tensor is a quantized weight; of a computed
+                    // one (static QDQ on an activation) the input is an activation like any other.
+                    let dequantizesWeight = producer == "DequantizeLinear"
+                        && catalog.producerNode(of: name, in: path).flatMap(\.inputs.first).map { catalog.isWeight($0, from: path) } ?? true
+                    if dequantizesWeight {
                         plan.skipped["\(n.opType): already quantized", default: 0] += 1
                     } else if n.opType != GatherOp.opType {
                         // A lookup into a computed tensor (shape arithmetic) is no weight: not worth a line.

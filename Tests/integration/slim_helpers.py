@@ -228,6 +228,15 @@ _NP = {
 }
 
 
+def cosine(a, b) -> float:
+    """Cosine similarity of two arrays, in float64 (1.0 when both are zero)."""
+    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 and nb == 0:
+        return 1.0
+    return float(a @ b / (na * nb)) if na and nb else 0.0
+
+
 def random_feed(session, model: onnx.ModelProto, seed: int = 0, int_high: int = 10) -> dict:
     """Random inputs: symbolic dims = 2, floats N(0,1), ints in [0, int_high)."""
     rng = np.random.default_rng(seed)

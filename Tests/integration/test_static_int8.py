@@ -16,20 +16,12 @@ import numpy as np
 import onnx
 import pytest
 
-from slim_helpers import REPO, TESTDATA, describe_run, ort_session, random_feed
+from slim_helpers import REPO, TESTDATA, cosine, describe_run, ort_session, random_feed
 
 sys.path.insert(0, os.path.join(REPO, "scripts", "models"))
 import torch_bert  # noqa: E402
 
 MIN_COSINE = 0.98
-
-
-def cosine(a, b):
-    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 and nb == 0:
-        return 1.0
-    return float(a @ b / (na * nb)) if na and nb else 0.0
 
 
 def worst_cosine(reference: str, candidate: str, feeds: list[dict]) -> float:

@@ -13,15 +13,7 @@ import numpy as np
 import onnx
 import pytest
 
-from slim_helpers import TESTDATA, describe_run, ort_session, random_feed
-
-
-def cosine(a, b):
-    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 and nb == 0:
-        return 1.0
-    return float(a @ b / (na * nb)) if na and nb else 0.0
+from slim_helpers import TESTDATA, cosine, describe_run, ort_session, random_feed
 
 
 @pytest.mark.parametrize("model,fmt", [("transformer_block", "int4"), ("cnn_constant_weights", "int8"),

@@ -10,14 +10,9 @@ enum ConvOp: OperatorKnowledge {
 
 extension ConvOp {
     static func evaluate(_ call: KernelCall) throws -> [Value] {
-        let x = try call.tensor(0), w = try call.tensor(1), b = try call.optionalTensor(2)
-        guard let xv = x.floats, let wv = w.floats else { throw call.unsupported("Conv on \(x.dataType)") }
-        guard x.rank >= 3, w.rank == x.rank else { throw call.failure("input \(x.shape) and weight \(w.shape) ranks") }
-        let kernel = Array(w.shape.dropFirst(2))
-        if let ks = call.ints("kernel_shape"), ks != kernel {
-            throw call.failure("kernel_shape \(ks) disagrees with weight \(w.shape)")
-        }
-        let g = try ConvGeometry.forward(call, input: Array(x.shape.dropFirst(2)), kernel: kernel)
+        let ops = try ConvOperands(call)
+        let (x, xv, w, wv, b) = (ops.x, ops.xv, ops.w, ops.wv, ops.b)
+        let g = try ConvGeometry.forward(call, input: ops.spatial, kernel: ops.kernel)
         if let b, b.floats == nil || b.rank != 1 { throw call.failure("bias must be a 1-D float tensor") }
         let y = try convolve(input: xv, inputShape: x.shape, weight: wv, weightShape: w.shape,
                              bias: b?.floats, geometry: g)

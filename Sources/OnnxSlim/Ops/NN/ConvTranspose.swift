@@ -12,14 +12,9 @@ extension ConvTransposeOp {
     /// The gradient of Conv: per image and group one sgemm W_gᵀ · X_g gives every kernel tap's
     /// contribution at every input position (columns), which col2im scatters into the output.
     static func evaluate(_ call: KernelCall) throws -> [Value] {
-        let x = try call.tensor(0), w = try call.tensor(1), b = try call.optionalTensor(2)
-        guard let xv = x.floats, let wv = w.floats else { throw call.unsupported("ConvTranspose on \(x.dataType)") }
-        guard x.rank >= 3, w.rank == x.rank else { throw call.failure("input \(x.shape) and weight \(w.shape) ranks") }
-        let kernel = Array(w.shape.dropFirst(2))
-        if let ks = call.ints("kernel_shape"), ks != kernel {
-            throw call.failure("kernel_shape \(ks) disagrees with weight \(w.shape)")
-        }
-        let geo = try ConvGeometry.transposed(call, input: Array(x.shape.dropFirst(2)), kernel: kernel)
+        let ops = try ConvOperands(call)
+        let (x, xv, w, wv, b) = (ops.x, ops.xv, ops.w, ops.wv, ops.b)
+        let geo = try ConvGeometry.transposed(call, input: ops.spatial, kernel: ops.kernel)
         guard let g3 = geo.lifted3() else { throw call.unsupported("more than 3 spatial axes") }
         let n = x.shape[0], c = x.shape[1], groups = geo.group
         guard w.shape[0] == c, c % groups == 0 else { throw call.failure("weight \(w.shape) does not fit \(c) channels, group \(groups)") }

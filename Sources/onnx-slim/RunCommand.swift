@@ -162,17 +162,7 @@ struct GeneratedInputOptions: ParsableArguments {
     @Option(name: .customLong("dim"), help: "Value for a symbolic input dim in generated inputs, name=value (repeatable; default 1).")
     var dims: [String] = []
 
-    func dimValues() throws -> [String: Int] {
-        var out: [String: Int] = [:]
-        for item in dims {
-            let parts = item.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, let v = Int(parts[1]), v >= 0 else {
-                throw OnnxSlimError.usage("--dim wants name=value with a non-negative integer, not '\(item)'")
-            }
-            out[String(parts[0])] = v
-        }
-        return out
-    }
+    func dimValues() throws -> [String: Int] { try ShapeOptions.bindings(dims) }
 }
 
 /// Monotonic wall time in seconds.

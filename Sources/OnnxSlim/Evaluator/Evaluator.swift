@@ -90,4 +90,18 @@ public final class Evaluator {
             return v
         }
     }
+
+    /// Evaluates one node on given values outside any graph (shape inference folds small
+    /// constants this way). The node must hold no subgraph.
+    func evaluateAlone(_ node: Node, inputs: [Value?]) throws -> [Value] {
+        guard let kernel = KernelRegistry.kernel(for: node) else {
+            throw OnnxSlimError(.badInput, "unsupported operator '\(node.opType)'")
+        }
+        let call = KernelCall(node: node, inputs: inputs, opset: opset, evaluator: self,
+                              scope: Scope(plan: plan, parent: nil), subplans: [:])
+        return try kernel(call).map { v in
+            if case .tensor(let t) = v { return .tensor(t.normalized()) }
+            return v
+        }
+    }
 }

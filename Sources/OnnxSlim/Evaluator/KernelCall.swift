@@ -4,7 +4,7 @@ public typealias Kernel = (KernelCall) throws -> [Value]
 
 /// What a kernel sees of the node it evaluates: input values (nil where an optional input is
 /// omitted), attributes with defaults, the opset, and its subgraphs ready to run.
-public final class KernelCall {
+public final class KernelCall: AttributeReading {
     public let node: Node
     /// Input values by position; nil for omitted ("") inputs. `take` moves one out.
     public var inputs: [Value?]
@@ -53,15 +53,6 @@ public final class KernelCall {
 
     // MARK: attributes
 
-    public func attribute(_ name: String) -> Attribute? { node.attribute(name) }
-    public func int(_ name: String, _ fallback: Int) -> Int { node.attribute(name).map { Int($0.i) } ?? fallback }
-    public func float(_ name: String, _ fallback: Float) -> Float { node.attribute(name)?.f ?? fallback }
-    public func ints(_ name: String) -> [Int]? { node.attribute(name).map { $0.ints.map { Int($0) } } }
-    public func floats(_ name: String) -> [Float]? { node.attribute(name)?.floats }
-    public func string(_ name: String, _ fallback: String) -> String { node.attribute(name)?.stringValue ?? fallback }
-    public func strings(_ name: String) -> [String]? {
-        node.attribute(name).map { $0.strings.map { String(decoding: $0, as: UTF8.self) } }
-    }
     /// A TENSOR attribute decoded.
     public func tensorAttribute(_ name: String) throws -> NDArray? {
         guard let t = node.attribute(name)?.t else { return nil }
@@ -86,6 +77,8 @@ public final class KernelCall {
     public func failure(_ message: String) -> OnnxSlimError {
         OnnxSlimError(.badInput, "\(node.opType) node '\(node.name)': \(message)")
     }
+
+    public func attributeError(_ message: String) -> any Error { failure(message) }
 
     /// An error for a case the evaluator does not implement (counted as unsupported, not wrong).
     public func unsupported(_ message: String) -> OnnxSlimError {

@@ -12,3 +12,17 @@ enum ControlFlowKernels {
         return table
     }()
 }
+
+extension ControlFlowKernels {
+    static let shapeRules: [String: ShapeRule] = {
+        var table: [String: ShapeRule] = [
+            "If": IfOp.inferShape,
+            "Loop": LoopOp.inferShape,
+            "Scan": ScanOp.inferShape,
+            "SequenceMap": SequenceMapOp.inferShape,
+        ]
+        table.merge(SequenceOps.shapeRules) { a, _ in a }
+        table.merge(OptionalOps.shapeRules) { a, _ in a }
+        return table
+    }()
+}

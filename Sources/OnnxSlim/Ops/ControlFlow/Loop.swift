@@ -72,3 +72,24 @@ enum LoopOp {
         return results
     }
 }
+
+extension LoopOp {
+    /// The body is inferred once from the initial carried values. Final carried values keep what
+    /// the first iteration agrees with; scan outputs stack along a new first axis of M trips for a
+    /// loop without a condition input, a run-time count otherwise.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let n = max(call.inputCount - 2, 0)
+        let carried = try (0..<n).map { try call.input(2 + $0) }
+        let iteration = InferredValue.tensor(.int64, []), condition = InferredValue.tensor(.bool, [])
+        let body = try call.inferSubgraph("body", [iteration, condition] + carried)
+        guard body.count >= 1 + n else { throw call.gap("the body gives \(body.count) outputs for \(n) carried values") }
+        var out = (0..<n).map { carried[$0].merged(with: body[1 + $0], call) }
+        let trips: DimExpr = !call.has(1) ? call.dimValues(0)?.first ?? call.runtimeDim() : call.runtimeDim()
+        for s in body.dropFirst(1 + n) {
+            var stacked = InferredValue(kind: .tensor, elemType: s.elemType, shape: s.shape.map { [trips] + $0 })
+            stacked.reason = s.reason
+            out.append(stacked)
+        }
+        return out
+    }
+}

@@ -32,3 +32,19 @@ enum OptionalOps {
         return [inner]
     }
 }
+
+extension OptionalOps {
+    static let shapeRules: [String: ShapeRule] = [
+        "Optional": { call in
+            var v = call.has(0) ? try call.input(0) : InferredValue(declared: call.attribute("type")?.tp, name: call.node.name)
+            v.kind = .optional
+            return [v]
+        },
+        "OptionalHasElement": { _ in [.tensor(.bool, [])] },
+        "OptionalGetElement": { call in
+            var v = try call.input(0)
+            if v.kind == .optional { v.kind = .tensor }
+            return [v]
+        },
+    ]
+}

@@ -173,3 +173,35 @@ private func entry(_ list: [Int]?, _ j: Int) -> Int {
     guard let list, j >= 0, j < list.count else { return 0 }
     return list[j]
 }
+
+extension ScanOp {
+    /// Opset 9 and later: the body sees one slice of each scan input; scan outputs stack the
+    /// body's per-iteration outputs along `scan_output_axes` with the scan length.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        guard call.opset >= 9 else { throw call.gap("Scan before opset 9 (batched form)") }
+        let m = call.int("num_scan_inputs", 0), n = call.inputCount - m
+        guard m > 0, n >= 0 else { throw call.gap("num_scan_inputs \(m) does not fit the inputs") }
+        let states = try (0..<n).map { try call.input($0) }
+        var slices: [InferredValue] = []
+        var length: DimExpr?
+        for j in 0..<m {
+            let x = try call.input(n + j), s = try call.shape(n + j)
+            let axis = try ShapeRules.axis(entry(call.ints("scan_input_axes"), j), rank: s.count, call)
+            length = length ?? s[axis]
+            var shape = s
+            shape.remove(at: axis)
+            slices.append(.tensor(x.elemType, shape))
+        }
+        let body = try call.inferSubgraph("body", states + slices)
+        guard body.count >= n else { throw call.gap("the body gives too few outputs") }
+        var out = (0..<n).map { states[$0].merged(with: body[$0], call) }
+        for (j, s) in body.dropFirst(n).enumerated() {
+            guard let shape = s.shape else { out.append(.tensor(s.elemType, nil)); continue }
+            let axis = try ShapeRules.axis(entry(call.ints("scan_output_axes"), j), rank: shape.count + 1, call)
+            var stacked = shape
+            stacked.insert(length ?? call.runtimeDim(), at: axis)
+            out.append(.tensor(s.elemType, stacked))
+        }
+        return out
+    }
+}

@@ -33,3 +33,15 @@ enum SequenceMapOp {
         }
     }
 }
+
+extension SequenceMapOp {
+    /// The body sees one element of each sequence input (tensors whole); each output is a
+    /// sequence of what the body gives.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let args = try (0..<call.inputCount).map { k -> InferredValue in
+            let v = try call.input(k)
+            return v.kind == .sequence ? .tensor(v.elemType, v.shape) : v
+        }
+        return try call.inferSubgraph("body", args).map { InferredValue(kind: .sequence, elemType: $0.elemType, shape: $0.shape) }
+    }
+}

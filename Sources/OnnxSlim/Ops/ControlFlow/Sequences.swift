@@ -120,3 +120,50 @@ enum SequenceOps {
         }
     }
 }
+
+extension SequenceOps {
+    /// Sequences are described by their elements' type and, when every element agrees, shape.
+    static let shapeRules: [String: ShapeRule] = [
+        "SequenceEmpty": { call in
+            [InferredValue(kind: .sequence, elemType: DataType(Int32(call.int("dtype", Int(DataType.float.rawValue)))), shape: nil)]
+        },
+        "SequenceConstruct": { call in
+            let items = try (0..<call.inputCount).map { try call.input($0) }
+            let shape = items.dropFirst().allSatisfy({ $0.shape == items.first?.shape }) ? items.first?.shape : nil
+            return [InferredValue(kind: .sequence, elemType: items.first?.elemType ?? .undefined, shape: shape)]
+        },
+        "SequenceInsert": { call in
+            let s = try call.input(0), t = try call.input(1)
+            return [InferredValue(kind: .sequence, elemType: s.elemType, shape: s.shape == t.shape ? s.shape : nil)]
+        },
+        "SequenceErase": { call in [try call.input(0)] },
+        "SequenceAt": { call in
+            let s = try call.input(0)
+            var out = InferredValue.tensor(s.elemType, s.shape)
+            if s.shape == nil { out.reason = "the sequence's elements differ in shape" }
+            return [out]
+        },
+        "SequenceLength": { _ in [.tensor(.int64, [])] },
+        "SplitToSequence": { call in
+            let x = try call.input(0), s = try call.shape(0)
+            let axis = try ShapeRules.axis(call.int("axis", 0), rank: s.count, call)
+            var element: [DimExpr]? = s
+            if !call.has(1) {
+                if call.int("keepdims", 1) != 0 { element?[axis] = 1 } else { element?.remove(at: axis) }
+            } else if let size = call.dimValues(1), size.count == 1, s[axis].dividedExactly(by: size[0]) != nil {
+                element?[axis] = size[0]
+            } else {
+                element = nil
+            }
+            return [InferredValue(kind: .sequence, elemType: x.elemType, shape: element)]
+        },
+        "ConcatFromSequence": { call in
+            let s = try call.input(0)
+            guard var shape = s.shape else { throw call.gap("the sequence's elements differ in shape") }
+            let newAxis = call.int("new_axis", 0) != 0
+            let axis = try ShapeRules.axis(call.int("axis", 0), rank: shape.count + (newAxis ? 1 : 0), call)
+            if newAxis { shape.insert(call.runtimeDim(), at: axis) } else { shape[axis] = call.runtimeDim() }
+            return [.tensor(s.elemType, shape)]
+        },
+    ]
+}

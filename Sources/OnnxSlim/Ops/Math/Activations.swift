@@ -91,3 +91,10 @@ enum Activations {
         return try Elementwise.binary(call, float: { $0 < 0 ? $0 * $1 : $0 }, int: { $0 < 0 ? $0 &* $1 : $0 })
     }
 }
+
+extension Activations {
+    /// PRelu broadcasts its slope; the others keep their input's shape.
+    static let shapeRules: [String: ShapeRule] = ShapeRules.table(table.keys.filter { $0 != "PRelu" },
+                                                                  ShapeRules.elementwise(flops: 1))
+        .merging(["PRelu": ShapeRules.broadcasting()]) { a, _ in a }
+}

@@ -103,3 +103,28 @@ enum Arithmetic {
         return result
     }
 }
+
+extension Arithmetic {
+    /// Broadcast shapes; integer contents (shape arithmetic) computed symbolically.
+    static let shapeRules: [String: ShapeRule] = [
+        "Add": rule { $0 + $1 },
+        "Sub": rule { $0 - $1 },
+        "Mul": rule { $0 * $1 },
+        "Div": rule { a, b in
+            if let q = a.dividedExactly(by: b) { return q }
+            guard let d = b.constant, d > 0, a.constant.map({ $0 >= 0 }) ?? true else { return nil }
+            return a.floorDiv(d)
+        },
+        "Mod": rule(nil),
+        "Pow": rule(nil),
+    ]
+
+    static func rule(_ op: ((DimExpr, DimExpr) -> DimExpr?)?) -> ShapeRule {
+        let shapes = ShapeRules.broadcasting()
+        return { call in
+            var out = try shapes(call)
+            if let op, let s = out[0].shape, let v = ShapeRules.combineContents(call, s, op) { out[0].values = v }
+            return out
+        }
+    }
+}

@@ -38,3 +38,9 @@ enum Bitwise {
         }
     }
 }
+
+extension Bitwise {
+    static let shapeRules: [String: ShapeRule] = ShapeRules.table(["BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor"],
+                                                                  ShapeRules.broadcasting())
+        .merging(["BitwiseNot": ShapeRules.elementwise(flops: 1)]) { a, _ in a }
+}

@@ -133,3 +133,18 @@ private extension String {
         String(drop { $0 == " " || $0 == "\t" || $0 == "\n" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\n" }.reversed())
     }
 }
+
+extension Cast {
+    /// Integer contents survive a cast between integer types (shapes are often cast to int32 and back).
+    static let shapeRules: [String: ShapeRule] = [
+        "Cast": { call in try cast(call, to: DataType(Int32(truncatingIfNeeded: call.int("to", 0)))) },
+        "CastLike": { call in try cast(call, to: call.type(1)) },
+    ]
+
+    static func cast(_ call: ShapeCall, to type: DataType) throws -> [InferredValue] {
+        let x = try call.input(0)
+        var out = InferredValue.tensor(type, x.shape)
+        if ElementKind(type) == .int || type == .int64 || type == .int32 { out.values = x.values }
+        return [out]
+    }
+}

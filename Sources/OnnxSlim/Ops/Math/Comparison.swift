@@ -58,3 +58,29 @@ enum Comparison {
         return [.tensor(NDArray(bools: r.values, shape: r.shape))]
     }
 }
+
+extension Comparison {
+    /// Bool results. Equal also compares symbolic contents where the answer is certain: a dim is
+    /// never negative, so `Equal(shape, -1)` (the exporter's reshape guard) is known false.
+    static let shapeRules: [String: ShapeRule] = ShapeRules.table(table.keys.filter { $0 != "Not" && $0 != "Equal" },
+                                                                  ShapeRules.broadcasting(output: .bool))
+        .merging([
+            "Not": { call in
+                var out = try call.sameAsInput(0, flopsPerElement: 1)
+                out[0].elemType = .bool
+                return out
+            },
+            "Equal": { call in
+                var out = try ShapeRules.broadcasting(output: .bool)(call)
+                if let s = out[0].shape {
+                    out[0].values = ShapeRules.combineContents(call, s) { a, b in
+                        if a == b { return DimExpr(1) }
+                        if let x = a.constant, let y = b.constant { return DimExpr(x == y ? 1 : 0) }
+                        if (a.constant ?? 0) < 0 || (b.constant ?? 0) < 0 { return DimExpr(0) }
+                        return nil
+                    }
+                }
+                return out
+            },
+        ]) { a, _ in a }
+}

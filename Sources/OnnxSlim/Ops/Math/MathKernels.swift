@@ -10,3 +10,14 @@ enum MathKernels {
         return all
     }()
 }
+
+extension MathKernels {
+    static let shapeRules: [String: ShapeRule] = {
+        var all: [String: ShapeRule] = [:]
+        for part in [Arithmetic.shapeRules, Bitwise.shapeRules, Unary.shapeRules, Activations.shapeRules,
+                     Variadic.shapeRules, Comparison.shapeRules, Selection.shapeRules, Cast.shapeRules] {
+            all.merge(part) { _, _ in preconditionFailure("an operator has two shape rules in Ops/Math") }
+        }
+        return all
+    }()
+}

@@ -73,3 +73,20 @@ enum Selection {
         return [.tensor(NDArray(x.dataType, shape: out, storage: storage))]
     }
 }
+
+extension Selection {
+    static let shapeRules: [String: ShapeRule] = [
+        "Clip": ShapeRules.elementwise(flops: 1),
+        "Where": { call in
+            let shape = try ShapeRules.broadcast([call.shape(0), call.shape(1), call.shape(2)], call)
+            var out = InferredValue.tensor(try call.type(1), shape)
+            call.countElementwise(out, 1)
+            // Contents pick symbolically when the condition is known (exporters build shapes this way).
+            if let c = call.constantInts(0), let x = call.dimValues(1), let y = call.dimValues(2),
+               let n = out.elementCount?.constant, [c.count, x.count, y.count].allSatisfy({ $0 == n || $0 == 1 }) {
+                out.values = (0..<n).map { i in c[c.count == 1 ? 0 : i] != 0 ? x[x.count == 1 ? 0 : i] : y[y.count == 1 ? 0 : i] }
+            }
+            return [out]
+        },
+    ]
+}

@@ -44,3 +44,13 @@ enum Unary {
         },
     ]
 }
+
+extension Unary {
+    static let shapeRules: [String: ShapeRule] = ShapeRules.table(table.keys.filter { $0 != "IsNaN" && $0 != "IsInf" },
+                                                                  ShapeRules.elementwise(flops: 1))
+        .merging(ShapeRules.table(["IsNaN", "IsInf"]) { call in
+            var out = try call.sameAsInput(0, flopsPerElement: 1)
+            out[0].elemType = .bool
+            return out
+        }) { a, _ in a }
+}

@@ -54,3 +54,7 @@ enum Variadic {
         return [.tensor(acc)]
     }
 }
+
+extension Variadic {
+    static let shapeRules: [String: ShapeRule] = ShapeRules.table(table.keys, ShapeRules.broadcasting())
+}

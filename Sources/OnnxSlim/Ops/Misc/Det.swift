@@ -41,3 +41,11 @@ enum Det {
         return det
     }
 }
+
+extension Det {
+    static let shapeRules: [String: ShapeRule] = ["Det": { call in
+        let s = try call.shape(0)
+        guard s.count >= 2 else { throw call.gap("needs a matrix") }
+        return [.tensor(try call.type(0), Array(s.dropLast(2)))]
+    }]
+}

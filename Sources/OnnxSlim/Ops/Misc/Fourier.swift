@@ -126,3 +126,40 @@ enum Fourier {
         return [.tensor(NDArray(floats: out, shape: [batch, frames, bins, 2], type: x.dataType))]
     }
 }
+
+extension Fourier {
+    /// DFT: the transformed axis holds dft_length values (half plus one when onesided); the last
+    /// dim holds real and imaginary parts. STFT: [batch, frames, bins, 2].
+    static let shapeRules: [String: ShapeRule] = [
+        "DFT": { call in
+            let s = try call.shape(0)
+            guard s.count >= 2 else { throw call.gap("needs a trailing complex dim") }
+            let axisValue: Int
+            if call.opset >= 20 {
+                axisValue = call.has(2) ? try call.constantInts(2)?.first ?? { throw call.gap("axis is computed at run time") }() : -2
+            } else {
+                axisValue = call.int("axis", 1)
+            }
+            let axis = try ShapeRules.axis(axisValue, rank: s.count, call)
+            let inverse = call.int("inverse", 0) != 0, onesided = call.int("onesided", 0) != 0
+            var length = inverse && onesided ? (s[axis] - 1) * 2 : s[axis]
+            if call.has(1) { length = try call.requiredDims(1, "dft_length").first ?? length }
+            var out = s
+            out[axis] = !inverse && onesided ? length.floorDiv(2) + 1 : length
+            out[s.count - 1] = inverse && onesided ? 1 : 2
+            return [.tensor(try call.type(0), out)]
+        },
+        "STFT": { call in
+            let s = try call.shape(0)
+            guard s.count == 3 else { throw call.gap("the signal must be [batch, length, 1 or 2]") }
+            guard let step = call.constantInts(1)?.first, step > 0 else { throw call.gap("frame_step is computed at run time") }
+            var frameLength: DimExpr
+            if call.has(3) { frameLength = try call.requiredDims(3, "frame_length").first ?? s[1] }
+            else if call.has(2) { frameLength = try call.shape(2).first ?? s[1] }
+            else { frameLength = s[1] }
+            let frames = (s[1] - frameLength).floorDiv(step) + 1
+            let bins = call.int("onesided", 1) != 0 ? frameLength.floorDiv(2) + 1 : frameLength
+            return [.tensor(try call.type(0), [s[0], frames, bins, 2])]
+        },
+    ]
+}

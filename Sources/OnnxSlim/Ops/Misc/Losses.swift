@@ -76,3 +76,16 @@ enum Losses {
         return out
     }
 }
+
+extension Losses {
+    /// The loss is per element of the target with reduction "none", else a scalar;
+    /// SoftmaxCrossEntropyLoss's optional second output is the log-probabilities.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let scores = try call.input(0)
+        let loss: [DimExpr] = call.string("reduction", "mean") == "none" ? try call.shape(1) : []
+        call.countElementwise(scores, 4)
+        return [.tensor(scores.elemType, loss), .tensor(scores.elemType, scores.shape)]
+    }
+
+    static let shapeRules: [String: ShapeRule] = ["NegativeLogLikelihoodLoss": inferShape, "SoftmaxCrossEntropyLoss": inferShape]
+}

@@ -4,3 +4,10 @@ enum MiscKernels {
                                           Fourier.table, TfIdfVectorizer.table]
         .reduce(into: [:]) { all, part in all.merge(part) { a, _ in a } }
 }
+
+extension MiscKernels {
+    static let shapeRules: [String: ShapeRule] = [Losses.shapeRules, NonMaxSuppression.shapeRules, Det.shapeRules,
+                                                  Windows.shapeRules, Fourier.shapeRules, TfIdfVectorizer.shapeRules,
+                                                  RandomOps.shapeRules, StringNormalizer.shapeRules, MelWeightMatrix.shapeRules]
+        .reduce(into: [:]) { all, part in all.merge(part) { a, _ in a } }
+}

@@ -54,3 +54,8 @@ enum NonMaxSuppression {
         return [.tensor(NDArray(int64s: selected, shape: [selected.count / 3, 3]))]
     }
 }
+
+extension NonMaxSuppression {
+    /// [selected, 3] int64: how many boxes survive is known only when the model runs.
+    static let shapeRules: [String: ShapeRule] = ["NonMaxSuppression": { call in [.tensor(.int64, [call.runtimeDim(), 3])] }]
+}

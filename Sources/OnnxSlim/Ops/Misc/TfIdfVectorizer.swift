@@ -99,3 +99,12 @@ enum TfIdfVectorizer {
         return [.tensor(NDArray(floats: out, shape: outShape))]
     }
 }
+
+extension TfIdfVectorizer {
+    /// [D] or [N, D] with D one past the largest n-gram index.
+    static let shapeRules: [String: ShapeRule] = ["TfIdfVectorizer": { call in
+        let s = try call.shape(0)
+        let d = DimExpr((call.ints("ngram_indexes")?.max() ?? -1) + 1)
+        return [.tensor(.float, s.count == 2 ? [s[0], d] : [d])]
+    }]
+}

@@ -26,3 +26,10 @@ enum Windows {
         }
     }
 }
+
+extension Windows {
+    /// [size] of `output_datatype` (float by default).
+    static let shapeRules: [String: ShapeRule] = ShapeRules.table(table.keys) { call in
+        [.tensor(DataType(Int32(call.int("output_datatype", 1))), [try call.requiredDims(0, "the window size").first ?? call.runtimeDim()])]
+    }
+}

@@ -192,3 +192,29 @@ extension ConvOp {
         }
     }
 }
+
+extension ConvOp {
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        [try inferConvolution(call, x: 0, w: 1, bias: 2, outputType: call.type(0))]
+    }
+
+    /// [N, C, spatial…] * [M, C/group, kernel…] → [N, M, out…] (Conv, ConvInteger, QLinearConv).
+    /// MACs = output elements × C/group × kernel elements, plus one per output for a bias.
+    static func inferConvolution(_ call: ShapeCall, x: Int, w: Int, bias: Int?, outputType: DataType) throws -> InferredValue {
+        let xs = try call.shape(x), ws = try call.shape(w)
+        guard xs.count >= 3, ws.count == xs.count else { throw call.gap("input and weight ranks do not fit a convolution") }
+        let kernel = try ws.dropFirst(2).enumerated().map { k, d -> Int in
+            guard let c = d.constant ?? call.ints("kernel_shape")?[k] else { throw call.gap("the kernel size is not known") }
+            return c
+        }
+        let spatial = try ConvGeometry.outputSizes(call, input: Array(xs.dropFirst(2)), kernel: kernel)
+        let out = InferredValue.tensor(outputType, [xs[0], ws[0]] + spatial)
+        if let n = out.elementCount {
+            let perOutput = ws.dropFirst().reduce(DimExpr(1), *)
+            let b = bias.map { call.has($0) } == true ? n : DimExpr(0)
+            call.macs = n * perOutput + b
+            call.flops = n * perOutput * 2 + b
+        }
+        return out
+    }
+}

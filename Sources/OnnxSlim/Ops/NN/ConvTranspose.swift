@@ -84,3 +84,40 @@ extension ConvTransposeOp {
         }
     }
 }
+
+extension ConvTransposeOp {
+    /// [N, C, spatial…] with W [C, M/group, kernel…] → [N, M, out…]. Each input element is
+    /// multiplied into M/group × kernel outputs: MACs = input elements × M/group × kernel elements.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let xs = try call.shape(0), ws = try call.shape(1)
+        guard xs.count >= 3, ws.count == xs.count else { throw call.gap("input and weight ranks do not fit a convolution") }
+        let kernel = try ws.dropFirst(2).map { d -> Int in
+            guard let c = d.constant else { throw call.gap("the kernel size is not known") }
+            return c
+        }
+        let group = call.int("group", 1)
+        let input = Array(xs.dropFirst(2))
+        let spatial: [DimExpr]
+        let numbers = input.compactMap(\.constant)
+        if numbers.count == input.count {
+            spatial = try ConvGeometry.transposed(call, input: numbers, kernel: kernel).output.map { DimExpr($0) }
+        } else if let requested = call.ints("output_shape") {
+            spatial = requested.suffix(input.count).map { DimExpr($0) }
+        } else {
+            let g = try ConvGeometry.transposed(call, input: [Int](repeating: 1, count: input.count), kernel: kernel)
+            let outputPadding = call.ints("output_padding") ?? [Int](repeating: 0, count: input.count)
+            let same = call.string("auto_pad", "NOTSET").hasPrefix("SAME")
+            spatial = input.indices.map { d in
+                same ? input[d] * DimExpr(g.strides[d])
+                    : (input[d] - 1) * DimExpr(g.strides[d]) + DimExpr(outputPadding[d] + g.extent(d) - g.padsBegin[d] - g.padsEnd[d])
+            }
+        }
+        let out = InferredValue.tensor(try call.type(0), [xs[0], ws[1] * DimExpr(group)] + spatial)
+        let inputElements = xs.reduce(DimExpr(1), *)
+        let perInput = ws.dropFirst().reduce(DimExpr(1), *)
+        let b = call.has(2) ? out.elementCount ?? 0 : DimExpr(0)
+        call.macs = inputElements * perInput + b
+        call.flops = inputElements * perInput * 2 + b
+        return [out]
+    }
+}

@@ -100,17 +100,17 @@ enum Einsum {
     }
 
     /// One side of the equation: its letters and where an ellipsis sits among them.
-    static func parse(_ spec: String, _ call: KernelCall) throws -> (letters: [Int], hasEllipsis: Bool, ellipsisAt: Int) {
+    static func parse(_ spec: String, _ call: some AttributeReading) throws -> (letters: [Int], hasEllipsis: Bool, ellipsisAt: Int) {
         var letters: [Int] = [], at = -1
         var rest = Substring(spec)
         while let ch = rest.first {
             if rest.hasPrefix("...") {
-                guard at < 0 else { throw call.failure("two ellipses in '\(spec)'") }
+                guard at < 0 else { throw call.attributeError("two ellipses in '\(spec)'") }
                 at = letters.count
                 rest = rest.dropFirst(3)
                 continue
             }
-            guard ch.isLetter, let v = ch.asciiValue else { throw call.failure("bad label '\(ch)' in '\(spec)'") }
+            guard ch.isLetter, let v = ch.asciiValue else { throw call.attributeError("bad label '\(ch)' in '\(spec)'") }
             letters.append(Int(v))
             rest = rest.dropFirst()
         }
@@ -209,5 +209,49 @@ enum Einsum {
             storage = .int(out.map { Int64($0) })
         }
         return Term(array: NDArray(a.array.dataType, shape: shape, storage: storage), labels: batch + aOwn + bOwn)
+    }
+}
+
+extension Einsum {
+    /// Output dims by label; MACs = the product of every label's size (each combination of
+    /// labels is one multiply-accumulate) when two or more operands are contracted.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let equation = call.string("equation", "").filter { $0 != " " }
+        let sides = equation.filter { $0 != "-" }.split(separator: ">", omittingEmptySubsequences: false).map(String.init)
+        guard sides.count <= 2, let lhs = sides.first else { throw call.gap("bad equation '\(equation)'") }
+        let specs = lhs.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard specs.count == call.inputCount else { throw call.gap("equation names \(specs.count) operands") }
+        var sizes: [Int: DimExpr] = [:]
+        var ellipsisShapes: [[DimExpr]] = []
+        var uses: [Int: Int] = [:]
+        for (k, spec) in specs.enumerated() {
+            let p = try parse(spec, call), s = try call.shape(k)
+            let e = s.count - p.letters.count
+            guard p.hasEllipsis ? e >= 0 : e == 0 else { throw call.gap("operand \(k) does not fit '\(spec)'") }
+            for (i, l) in p.letters.enumerated() {
+                let d = s[i < p.ellipsisAt ? i : i + e]
+                if sizes[l] == nil || sizes[l]?.constant == 1 { sizes[l] = d }
+                uses[l, default: 0] += 1
+            }
+            if p.hasEllipsis { ellipsisShapes.append(Array(s[p.ellipsisAt..<(p.ellipsisAt + e)])) }
+        }
+        let ellipsis = try ShapeRules.broadcast(ellipsisShapes, call)
+        var out: [DimExpr]
+        if sides.count == 2 {
+            let p = try parse(sides[1], call)
+            let dims = try p.letters.map { l -> DimExpr in
+                guard let d = sizes[l] else { throw call.gap("output label not in any operand") }
+                return d
+            }
+            out = Array(dims.prefix(p.ellipsisAt)) + (p.hasEllipsis ? ellipsis : []) + Array(dims.dropFirst(p.ellipsisAt))
+        } else {
+            out = ellipsis + uses.filter { $0.value == 1 }.keys.sorted().compactMap { sizes[$0] }
+        }
+        if call.inputCount >= 2 {
+            let all = sizes.values.reduce(DimExpr(1), *) * ellipsis.reduce(DimExpr(1), *)
+            call.macs = all
+            call.flops = all * 2
+        }
+        return [.tensor(try call.type(0), out)]
     }
 }

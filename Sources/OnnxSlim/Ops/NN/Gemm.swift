@@ -69,3 +69,18 @@ extension GemmOp {
         return NDArray(int64s: out, shape: [m, n], type: a.dataType)
     }
 }
+
+extension GemmOp {
+    /// [M, K]·[K, N] (+ C) → [M, N]. MACs = M·N·K, plus M·N for C (as onnx-tool counts a bias).
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let a = try call.shape(0), b = try call.shape(1)
+        guard a.count == 2, b.count == 2 else { throw call.gap("A and B must be matrices") }
+        let ta = call.int("transA", 0) != 0, tb = call.int("transB", 0) != 0
+        let m = ta ? a[1] : a[0], k = ta ? a[0] : a[1], n = tb ? b[0] : b[1]
+        let mn = m * n
+        let bias = call.has(2) ? mn : DimExpr(0)
+        call.macs = mn * k + bias
+        call.flops = mn * k * 2 + bias
+        return [.tensor(try call.type(0), [m, n])]
+    }
+}

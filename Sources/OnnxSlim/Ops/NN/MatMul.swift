@@ -83,3 +83,28 @@ extension MatMulOp {
         return out
     }
 }
+
+extension MatMulOp {
+    /// numpy matmul shapes: batch dims broadcast; M×K · K×N → M×N. MACs = output elements × K.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let (out, k) = try productShape(call.shape(0), call.shape(1), call)
+        let v = InferredValue.tensor(try call.type(0), out)
+        if let n = v.elementCount {
+            call.macs = n * k
+            call.flops = n * k * 2
+        }
+        return [v]
+    }
+
+    /// The output dims and the reduced dim K of a matmul (shared with MatMulInteger, QLinearMatMul).
+    static func productShape(_ a: [DimExpr], _ b: [DimExpr], _ call: ShapeCall) throws -> ([DimExpr], DimExpr) {
+        guard !a.isEmpty, !b.isEmpty else { throw call.gap("matmul of a scalar") }
+        let a2 = a.count == 1 ? [1] + a : a, b2 = b.count == 1 ? b + [1] : b
+        let k = a2[a2.count - 1]
+        let batch = try ShapeRules.broadcast([Array(a2.dropLast(2)), Array(b2.dropLast(2))], call)
+        var out = batch
+        if a.count > 1 { out.append(a2[a2.count - 2]) }
+        if b.count > 1 { out.append(b2[b2.count - 1]) }
+        return (out, k)
+    }
+}

@@ -42,3 +42,17 @@ enum MaxUnpool {
         }
     }
 }
+
+extension MaxUnpool {
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), type = try call.type(0)
+        if call.has(2) { return [.tensor(type, try call.requiredDims(2, "output_shape"))] }
+        let r = s.count - 2
+        guard r > 0, let kernel = call.ints("kernel_shape"), kernel.count == r else { throw call.gap("kernel_shape is required") }
+        let strides = call.ints("strides") ?? [Int](repeating: 1, count: r)
+        let pads = call.ints("pads") ?? [Int](repeating: 0, count: 2 * r)
+        guard strides.count == r, pads.count == 2 * r else { throw call.gap("strides/pads do not match the rank") }
+        let spatial = (0..<r).map { d in (s[d + 2] - 1) * DimExpr(strides[d]) + DimExpr(kernel[d] - pads[d] - pads[r + d]) }
+        return [.tensor(type, Array(s.prefix(2)) + spatial)]
+    }
+}

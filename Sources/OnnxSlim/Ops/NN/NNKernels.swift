@@ -16,3 +16,20 @@ enum NNKernels {
         "Einsum": Einsum.evaluate,
     ]
 }
+
+extension NNKernels {
+    static let shapeRules: [String: ShapeRule] = [
+        "MatMul": MatMulOp.inferShape,
+        "Gemm": GemmOp.inferShape,
+        "Conv": ConvOp.inferShape,
+        "ConvTranspose": ConvTransposeOp.inferShape,
+        "MaxPool": Pooling.inferShape,
+        "AveragePool": Pooling.inferShape,
+        "LpPool": Pooling.inferShape,
+        "GlobalAveragePool": Pooling.inferGlobal,
+        "GlobalMaxPool": Pooling.inferGlobal,
+        "GlobalLpPool": Pooling.inferGlobal,
+        "MaxUnpool": MaxUnpool.inferShape,
+        "Einsum": Einsum.inferShape,
+    ]
+}

@@ -276,3 +276,26 @@ enum Pooling {
         return [.tensor(NDArray(floats: out, shape: shape, type: x.dataType))]
     }
 }
+
+extension Pooling {
+    /// Windows over the spatial axes; MaxPool's optional second output holds int64 indices.
+    /// FLOPs: one per window tap.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0), s = try call.shape(0)
+        guard s.count >= 3 else { throw call.gap("needs N, C and spatial axes") }
+        guard let kernel = call.ints("kernel_shape") else { throw call.gap("kernel_shape is required") }
+        let spatial = try ConvGeometry.outputSizes(call, input: Array(s.dropFirst(2)), kernel: kernel,
+                                                   ceilMode: call.int("ceil_mode", 0) != 0)
+        let out = InferredValue.tensor(x.elemType, Array(s.prefix(2)) + spatial)
+        if let n = out.elementCount { call.flops = n * DimExpr(kernel.reduce(1, *)) }
+        return [out, .tensor(.int64, out.shape)]
+    }
+
+    /// Global pools keep N and C; every spatial dim becomes 1. FLOPs: one per input element.
+    static func inferGlobal(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0), s = try call.shape(0)
+        guard s.count >= 2 else { throw call.gap("needs N and C axes") }
+        call.countElementwise(x, 1)
+        return [.tensor(x.elemType, Array(s.prefix(2)) + [DimExpr](repeating: 1, count: s.count - 2))]
+    }
+}

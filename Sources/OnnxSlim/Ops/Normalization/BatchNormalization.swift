@@ -85,3 +85,17 @@ enum BatchNormalizationOp {
         return (mean, variance)
     }
 }
+
+extension BatchNormalizationOp {
+    /// Y keeps X; training-mode outputs (running mean and variance) are per channel.
+    /// FLOPs: a scale and a shift per element.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        var out = try call.sameAsInput(0, flopsPerElement: 2)
+        let s = try call.shape(0)
+        if call.outputCount > 1, s.count > 1 {
+            let channels = InferredValue.tensor(try call.type(0), [s[1]])
+            out += Array(repeating: channels, count: min(call.outputCount - 1, 4))
+        }
+        return out
+    }
+}

@@ -57,3 +57,8 @@ enum InstanceNormalizationOp {
         return x
     }
 }
+
+extension InstanceNormalizationOp {
+    /// Instance and group normalization keep the input shape; 5 FLOPs per element as LayerNorm.
+    static let inferShape = ShapeRules.elementwise(flops: 5)
+}

@@ -33,3 +33,10 @@ enum LRNOp {
         return [.tensor(NDArray(floats: out, shape: x.shape, type: x.dataType))]
     }
 }
+
+extension LRNOp {
+    /// Keeps the input shape; FLOPs: a square-sum over `size` channels and a power per element.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        try call.sameAsInput(0, flopsPerElement: call.int("size", 1) + 3)
+    }
+}

@@ -56,3 +56,15 @@ enum LayerNormalizationOp {
         return t.reshaped(s).expanded(to: normShape).asFloats
     }
 }
+
+extension LayerNormalizationOp {
+    /// Y keeps X; Mean and InvStdDev keep the leading dims and are 1 over the normalized ones.
+    /// FLOPs: mean, variance, normalize, scale and shift: 5 per element.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let out = try call.sameAsInput(0, flopsPerElement: 5)
+        let s = try call.shape(0)
+        let axis = try ShapeRules.axis(call.int("axis", -1), rank: s.count, call)
+        let stats = InferredValue.tensor(.float, Array(s[..<axis]) + [DimExpr](repeating: 1, count: s.count - axis))
+        return out + [stats, stats]
+    }
+}

@@ -27,3 +27,7 @@ enum MeanVarianceNormalizationOp {
         return [.tensor(x)]
     }
 }
+
+extension MeanVarianceNormalizationOp {
+    static let inferShape = ShapeRules.elementwise(flops: 4)
+}

@@ -13,3 +13,17 @@ enum NormalizationKernels {
         "Hardmax": SoftmaxOp.kernel(.hardmax),
     ]
 }
+
+extension NormalizationKernels {
+    static let shapeRules: [String: ShapeRule] = [
+        "BatchNormalization": BatchNormalizationOp.inferShape,
+        "LayerNormalization": LayerNormalizationOp.inferShape,
+        "InstanceNormalization": InstanceNormalizationOp.inferShape,
+        "GroupNormalization": InstanceNormalizationOp.inferShape,
+        "LRN": LRNOp.inferShape,
+        "MeanVarianceNormalization": MeanVarianceNormalizationOp.inferShape,
+        "Softmax": SoftmaxOp.inferShape,
+        "LogSoftmax": SoftmaxOp.inferShape,
+        "Hardmax": SoftmaxOp.inferShape,
+    ]
+}

@@ -111,3 +111,8 @@ enum SoftmaxOp {
         }
     }
 }
+
+extension SoftmaxOp {
+    /// Keeps the input shape; FLOPs: max, subtract-and-exp, sum, divide: 4 per element.
+    static let inferShape = ShapeRules.elementwise(flops: 4)
+}

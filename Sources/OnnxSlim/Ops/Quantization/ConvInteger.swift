@@ -202,3 +202,14 @@ enum IntegerConv {
         return [.tensor(NDArray(int64s: y.map { Int64($0) }, shape: g.outShape, type: outType))]
     }
 }
+
+extension IntegerConv {
+    static func inferConvInteger(_ call: ShapeCall) throws -> [InferredValue] {
+        [try ConvOp.inferConvolution(call, x: 0, w: 1, bias: nil, outputType: .int32)]
+    }
+
+    /// X at 0, W at 3, bias at 8; the output's type is y_zero_point's (input 7).
+    static func inferQLinearConv(_ call: ShapeCall) throws -> [InferredValue] {
+        [try ConvOp.inferConvolution(call, x: 0, w: 3, bias: 8, outputType: call.type(7))]
+    }
+}

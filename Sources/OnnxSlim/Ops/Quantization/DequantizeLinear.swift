@@ -89,3 +89,15 @@ enum DequantizeLinearOp {
         }
     }
 }
+
+extension DequantizeLinearOp {
+    /// Keeps the shape; the type is the scale's (or `output_dtype`).
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0)
+        var type = try call.type(1)
+        if let t = call.attribute("output_dtype"), t.i != 0 { type = DataType(Int32(truncatingIfNeeded: t.i)) }
+        let out = InferredValue.tensor(type, x.shape)
+        call.countElementwise(out, 2)
+        return [out]
+    }
+}

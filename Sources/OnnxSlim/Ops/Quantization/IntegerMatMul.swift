@@ -143,3 +143,22 @@ enum IntegerMatMul {
         return [.tensor(NDArray(int64s: values, shape: g.out, type: outType))]
     }
 }
+
+extension IntegerMatMul {
+    /// int32 products with matmul shapes; MACs as MatMul.
+    static func inferMatMulInteger(_ call: ShapeCall) throws -> [InferredValue] {
+        try product(call, a: 0, b: 1, type: .int32)
+    }
+
+    /// A at 0, B at 3, the output's type is y_zero_point's (input 7).
+    static func inferQLinearMatMul(_ call: ShapeCall) throws -> [InferredValue] {
+        try product(call, a: 0, b: 3, type: call.type(7))
+    }
+
+    private static func product(_ call: ShapeCall, a: Int, b: Int, type: DataType) throws -> [InferredValue] {
+        let (out, k) = try MatMulOp.productShape(call.shape(a), call.shape(b), call)
+        let v = InferredValue.tensor(type, out)
+        if let n = v.elementCount { call.macs = n * k; call.flops = n * k * 2 }
+        return [v]
+    }
+}

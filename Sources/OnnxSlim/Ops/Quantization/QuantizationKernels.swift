@@ -10,3 +10,15 @@ enum QuantizationKernels {
         "QLinearConv": IntegerConv.qlinearConv,
     ]
 }
+
+extension QuantizationKernels {
+    static let shapeRules: [String: ShapeRule] = [
+        "QuantizeLinear": QuantizeLinearOp.inferShape,
+        "DequantizeLinear": DequantizeLinearOp.inferShape,
+        "DynamicQuantizeLinear": DynamicQuantizeLinearOp.inferShape,
+        "MatMulInteger": IntegerMatMul.inferMatMulInteger,
+        "QLinearMatMul": IntegerMatMul.inferQLinearMatMul,
+        "ConvInteger": IntegerConv.inferConvInteger,
+        "QLinearConv": IntegerConv.inferQLinearConv,
+    ]
+}

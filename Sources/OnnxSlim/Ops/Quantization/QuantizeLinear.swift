@@ -99,3 +99,24 @@ enum DynamicQuantizeLinearOp {
                 .tensor(NDArray(int64s: [Int64(zeroPoint)], shape: [], type: .uint8))]
     }
 }
+
+extension QuantizeLinearOp {
+    /// Keeps the shape; the type is the zero point's, else `output_dtype`, else uint8.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0)
+        let requested = call.attribute("output_dtype").map { DataType(Int32(truncatingIfNeeded: $0.i)) }
+        let type = call.has(2) ? try call.type(2) : requested.flatMap { $0 == .undefined ? nil : $0 } ?? .uint8
+        let out = InferredValue.tensor(type, x.shape)
+        call.countElementwise(out, 2)
+        return [out]
+    }
+}
+
+extension DynamicQuantizeLinearOp {
+    /// uint8 of the input's shape, a float scale and a uint8 zero point (scalars).
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0)
+        call.countElementwise(x, 4)
+        return [.tensor(.uint8, x.shape), .tensor(.float, []), .tensor(.uint8, [])]
+    }
+}

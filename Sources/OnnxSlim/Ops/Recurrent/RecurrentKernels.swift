@@ -6,3 +6,11 @@ enum RecurrentKernels {
         "LSTM": LSTMOp.evaluate,
     ]
 }
+
+extension RecurrentKernels {
+    static let shapeRules: [String: ShapeRule] = [
+        "RNN": RecurrentLayer.inferShape(gates: 1, states: 1),
+        "GRU": RecurrentLayer.inferShape(gates: 3, states: 1),
+        "LSTM": RecurrentLayer.inferShape(gates: 4, states: 2),
+    ]
+}

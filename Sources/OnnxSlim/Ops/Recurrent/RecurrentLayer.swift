@@ -185,3 +185,24 @@ final class FloatScratch {
 
     var array: [Float] { Array(UnsafeBufferPointer(start: p, count: count)) }
 }
+
+extension RecurrentLayer {
+    /// Y [seq, dirs, batch, H] and the final states [dirs, batch, H] (layout 1: batch first).
+    /// MACs per step and direction: gates·H·(input + H) for the two products.
+    static func inferShape(gates: Int, states: Int) -> ShapeRule {
+        { call in
+            let x = try call.shape(0), w = try call.shape(1), type = try call.type(0)
+            guard x.count == 3, w.count == 3 else { throw call.gap("X and W must be 3-D") }
+            let layout = call.int("layout", 0)
+            let seq = layout == 0 ? x[0] : x[1], batch = layout == 0 ? x[1] : x[0]
+            let dirs = w[0]
+            let hidden = call.attribute("hidden_size").map { DimExpr(Int($0.i)) } ?? w[1].floorDiv(gates)
+            let y: [DimExpr] = layout == 0 ? [seq, dirs, batch, hidden] : [batch, seq, dirs, hidden]
+            let state: [DimExpr] = layout == 0 ? [dirs, batch, hidden] : [batch, dirs, hidden]
+            let perStep = DimExpr(gates) * hidden * (x[2] + hidden)
+            call.macs = seq * batch * dirs * perStep
+            call.flops = call.macs * 2
+            return [.tensor(type, y)] + Array(repeating: .tensor(type, state), count: states)
+        }
+    }
+}

@@ -54,3 +54,17 @@ enum ArgMinMax {
         return out
     }
 }
+
+extension ArgMinMax {
+    /// int64 indices; the axis drops or becomes 1 with keepdims.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0), s = try call.shape(0)
+        let axis = try ShapeRules.axis(call.int("axis", 0), rank: s.count, call)
+        var out = s
+        if s.isEmpty {} else if call.int("keepdims", 1) != 0 { out[axis] = 1 } else { out.remove(at: axis) }
+        call.countElementwise(x, 1)
+        return [.tensor(.int64, out)]
+    }
+
+    static let shapeRules: [String: ShapeRule] = ["ArgMax": inferShape, "ArgMin": inferShape]
+}

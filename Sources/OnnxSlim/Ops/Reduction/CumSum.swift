@@ -49,3 +49,7 @@ enum CumSum {
         }
     }
 }
+
+extension CumSum {
+    static let shapeRules: [String: ShapeRule] = ["CumSum": ShapeRules.elementwise(flops: 1)]
+}

@@ -123,3 +123,39 @@ enum Reduce {
         }
     }
 }
+
+extension Reduce {
+    /// Reduced axes drop (or become 1 with keepdims); axes are an input from opset 13 (ReduceSum)
+    /// or 18 (the rest). FLOPs: one per input element.
+    static func inferShape(_ kind: Kind) -> ShapeRule {
+        { call in
+            let x = try call.input(0), s = try call.shape(0)
+            let axesAsInput = call.opset >= (kind == .sum ? 13 : 18)
+            var axes: [Int]
+            if axesAsInput {
+                if call.has(1) {
+                    guard let a = call.constantInts(1) else { throw call.gap("axes are computed at run time") }
+                    axes = a
+                } else { axes = [] }
+            } else {
+                axes = call.ints("axes") ?? []
+            }
+            if axes.isEmpty && call.int("noop_with_empty_axes", 0) == 0 { axes = Array(s.indices) }
+            let reduced = Set(try axes.map { try ShapeRules.axis($0, rank: s.count, call) })
+            let keep = call.int("keepdims", 1) != 0
+            var out: [DimExpr] = []
+            for (d, n) in s.enumerated() {
+                if !reduced.contains(d) { out.append(n) } else if keep { out.append(1) }
+            }
+            call.countElementwise(x, 1)
+            return [.tensor(x.elemType, out)]
+        }
+    }
+
+    static let shapeRules: [String: ShapeRule] = [
+        "ReduceSum": inferShape(.sum), "ReduceMean": inferShape(.mean), "ReduceMax": inferShape(.max),
+        "ReduceMin": inferShape(.min), "ReduceProd": inferShape(.prod), "ReduceL1": inferShape(.l1),
+        "ReduceL2": inferShape(.l2), "ReduceLogSum": inferShape(.logSum), "ReduceLogSumExp": inferShape(.logSumExp),
+        "ReduceSumSquare": inferShape(.sumSquare),
+    ]
+}

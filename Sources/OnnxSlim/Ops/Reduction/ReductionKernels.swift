@@ -5,3 +5,10 @@ enum ReductionKernels {
         .merging(TopK.table) { a, _ in a }
         .merging(CumSum.table) { a, _ in a }
 }
+
+extension ReductionKernels {
+    static let shapeRules: [String: ShapeRule] = Reduce.shapeRules
+        .merging(ArgMinMax.shapeRules) { a, _ in a }
+        .merging(TopK.shapeRules) { a, _ in a }
+        .merging(CumSum.shapeRules) { a, _ in a }
+}

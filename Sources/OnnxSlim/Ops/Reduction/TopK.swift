@@ -122,3 +122,19 @@ enum TopK {
         for j in 0..<k { order[j] = heap[j] }
     }
 }
+
+extension TopK {
+    /// Values and int64 indices with the axis cut to K.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0), s = try call.shape(0)
+        let axis = try ShapeRules.axis(call.int("axis", -1), rank: s.count, call)
+        let k: DimExpr
+        if call.opset >= 10 { k = try call.requiredDims(1, "K").first ?? call.runtimeDim() } else { k = DimExpr(call.int("k", -1)) }
+        var out = s
+        out[axis] = k
+        call.countElementwise(x, 1)
+        return [.tensor(x.elemType, out), .tensor(.int64, out)]
+    }
+
+    static let shapeRules: [String: ShapeRule] = ["TopK": inferShape]
+}

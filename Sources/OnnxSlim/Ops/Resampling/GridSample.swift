@@ -119,3 +119,14 @@ enum GridSampleOp {
         return x
     }
 }
+
+extension GridSampleOp {
+    /// [N, C] + the grid's spatial dims.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), grid = try call.shape(1)
+        guard s.count >= 3, grid.count == s.count else { throw call.gap("grid does not fit X") }
+        let out = InferredValue.tensor(try call.type(0), Array(s.prefix(2)) + Array(grid.dropFirst().dropLast()))
+        call.countElementwise(out, 4)
+        return [out]
+    }
+}

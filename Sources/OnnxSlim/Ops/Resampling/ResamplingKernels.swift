@@ -8,3 +8,12 @@ enum ResamplingKernels {
         "RoiAlign": RoiAlignOp.evaluate,
     ]
 }
+
+extension ResamplingKernels {
+    static let shapeRules: [String: ShapeRule] = [
+        "Resize": ResizeOp.inferShape,
+        "Upsample": ResizeOp.inferShape,
+        "GridSample": GridSampleOp.inferShape,
+        "RoiAlign": RoiAlignOp.inferShape,
+    ]
+}

@@ -333,3 +333,49 @@ enum ResizeOp {
         }
     }
 }
+
+extension ResizeOp {
+    /// Sizes as given, or floor(scale × dim) (exact on symbols for whole and half scales).
+    /// FLOPs per output element: 0 nearest, 4 linear, 8 cubic (taps weighted per axis pair).
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0), s = try call.shape(0), rank = s.count
+        var scales: [Double]?, sizes: [DimExpr]?
+        if call.node.opType == "Upsample" || call.opset < 11 {
+            scales = call.opset >= 9 ? call.constantFloats(1) : call.floats("scales")?.map(Double.init)
+            guard scales != nil else { throw call.gap("scales are computed at run time") }
+        } else {
+            if call.has(3), let v = call.dimValues(3), !v.isEmpty { sizes = v }
+            else if call.has(2), let f = call.constantFloats(2), !f.isEmpty { scales = f }
+            else { throw call.gap("scales or sizes are computed at run time") }
+        }
+        let axes = call.opset >= 18 ? try (call.ints("axes") ?? Array(0..<rank)).map { try ShapeRules.axis($0, rank: rank, call) } : Array(0..<rank)
+        var out = s
+        if let sizes {
+            guard sizes.count == axes.count else { throw call.gap("sizes do not fit the axes") }
+            let policy = call.opset >= 18 ? call.string("keep_aspect_ratio_policy", "stretch") : "stretch"
+            guard policy == "stretch" || s.allSatisfy({ $0.constant != nil }) && sizes.allSatisfy({ $0.constant != nil }) else {
+                throw call.gap("keep_aspect_ratio_policy \(policy) on symbolic dims")
+            }
+            if policy == "stretch" {
+                for (i, d) in axes.enumerated() { out[d] = sizes[i] }
+            } else {
+                let ratios = axes.enumerated().map { i, d in Double(sizes[i].constant!) / Double(max(s[d].constant!, 1)) }
+                let r = policy == "not_larger" ? ratios.min() ?? 1 : ratios.max() ?? 1
+                for d in axes { out[d] = DimExpr(Int(r * Double(s[d].constant!) + 0.5)) }
+            }
+        } else if let scales {
+            guard scales.count == axes.count else { throw call.gap("scales do not fit the axes") }
+            for (i, d) in axes.enumerated() {
+                let f = scales[i]
+                if let c = s[d].constant { out[d] = DimExpr(Int((f * Double(c)).rounded(.down))) }
+                else if f == f.rounded() { out[d] = s[d] * DimExpr(Int(f)) }
+                else if (1 / f) == (1 / f).rounded() { out[d] = s[d].floorDiv(Int(1 / f)) }
+                else { out[d] = call.runtimeDim() }
+            }
+        }
+        let value = InferredValue.tensor(x.elemType, out)
+        let mode = call.string("mode", "nearest")
+        call.countElementwise(value, mode.hasSuffix("linear") ? 4 : mode == "cubic" ? 8 : 0)
+        return [value]
+    }
+}

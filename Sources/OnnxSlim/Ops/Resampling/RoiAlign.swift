@@ -86,3 +86,12 @@ enum RoiAlignOp {
                       w1: Float(hy * hx), w2: Float(hy * lx), w3: Float(ly * hx), w4: Float(ly * lx))
     }
 }
+
+extension RoiAlignOp {
+    /// [rois, C, output_height, output_width].
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), rois = try call.shape(1)
+        guard s.count == 4, rois.count == 2 else { throw call.gap("X must be 4-D and rois 2-D") }
+        return [.tensor(try call.type(0), [rois[0], s[1], DimExpr(call.int("output_height", 1)), DimExpr(call.int("output_width", 1))])]
+    }
+}

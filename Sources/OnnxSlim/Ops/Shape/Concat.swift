@@ -67,3 +67,52 @@ enum ConcatOp {
         }
     }
 }
+
+extension ConcatOp {
+    /// Dims add along the axis; contents of 1-D shape vectors are joined.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        var shapes: [[DimExpr]] = []
+        for k in 0..<call.inputCount where call.has(k) { shapes.append(try call.shape(k)) }
+        guard let first = shapes.first else { throw call.gap("no inputs") }
+        let axis = try ShapeRules.axis(call.int("axis", 0), rank: first.count, call)
+        var out = first
+        out[axis] = shapes.reduce(DimExpr(0)) { $0 + (axis < $1.count ? $1[axis] : DimExpr(0)) }
+        var v = InferredValue.tensor(try call.type(0), out)
+        if first.count == 1 {
+            var joined: [DimExpr] = []
+            for k in 0..<call.inputCount where call.has(k) {
+                guard let c = call.dimValues(k) else { joined = []; v.values = nil; break }
+                joined += c
+                v.values = joined
+            }
+        }
+        return [v]
+    }
+
+    /// Sizes from the `split` input or attribute, else equal parts (the last smaller).
+    static func inferSplit(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), type = try call.type(0)
+        let axis = try ShapeRules.axis(call.int("axis", 0), rank: s.count, call)
+        let dim = s[axis]
+        var sizes: [DimExpr]
+        if call.has(1) {
+            sizes = try call.requiredDims(1, "split sizes")
+        } else if let attr = call.ints("split") {
+            sizes = attr.map { DimExpr($0) }
+        } else {
+            let parts = call.int("num_outputs", call.outputCount)
+            guard parts > 0 else { throw call.gap("no outputs to split into") }
+            if let even = dim.dividedExactly(by: DimExpr(parts)) {
+                sizes = Array(repeating: even, count: parts)
+            } else {
+                let chunk = dim.ceilDiv(parts)
+                sizes = Array(repeating: chunk, count: parts - 1) + [dim - chunk * DimExpr(parts - 1)]
+            }
+        }
+        return sizes.map { size in
+            var shape = s
+            shape[axis] = size
+            return .tensor(type, shape)
+        }
+    }
+}

@@ -51,3 +51,15 @@ enum DiagonalOps {
         }
     }
 }
+
+extension DiagonalOps {
+    static func inferEyeLike(_ call: ShapeCall) throws -> [InferredValue] {
+        let given = call.attribute("dtype").map { DataType(Int32($0.i)) }
+        let type = try given ?? call.type(0)
+        return [.tensor(type, try call.shape(0))]
+    }
+
+    static func inferTrilu(_ call: ShapeCall) throws -> [InferredValue] {
+        [.tensor(try call.type(0), try call.shape(0))]
+    }
+}

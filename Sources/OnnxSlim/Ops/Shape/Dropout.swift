@@ -65,3 +65,12 @@ struct MersenneTwister {
         index = 0
     }
 }
+
+extension DropoutOp {
+    /// The output keeps the input; the mask is bool (of the input's type before opset 10).
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0)
+        let maskType: DataType = call.opset < 10 && ElementKind(x.elemType) == .float ? x.elemType : .bool
+        return [x, .tensor(maskType, x.shape)]
+    }
+}

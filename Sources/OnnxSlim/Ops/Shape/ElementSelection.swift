@@ -119,3 +119,33 @@ enum SelectionOps {
         }
     }
 }
+
+extension SelectionOps {
+    /// How many elements pass is known only when the model runs.
+    static func inferCompress(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), type = try call.type(0)
+        guard let a = call.attribute("axis") else { return [.tensor(type, [call.runtimeDim()])] }
+        let axis = try ShapeRules.axis(Int(a.i), rank: s.count, call)
+        var shape = s
+        shape[axis] = call.runtimeDim()
+        return [.tensor(type, shape)]
+    }
+
+    static func inferNonZero(_ call: ShapeCall) throws -> [InferredValue] {
+        [.tensor(.int64, [DimExpr(try call.shape(0).count), call.runtimeDim()])]
+    }
+
+    /// Y, indices, inverse indices, counts: only the inverse has a size known before running.
+    static func inferUnique(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), type = try call.type(0)
+        let unique = call.runtimeDim()
+        var y: [DimExpr] = [unique], inverse: [DimExpr] = [s.reduce(DimExpr(1), *)]
+        if let a = call.attribute("axis") {
+            let axis = try ShapeRules.axis(Int(a.i), rank: s.count, call)
+            y = s
+            y[axis] = unique
+            inverse = [s[axis]]
+        }
+        return [.tensor(type, y), .tensor(.int64, [unique]), .tensor(.int64, inverse), .tensor(.int64, [unique])]
+    }
+}

@@ -26,3 +26,17 @@ enum ExpandOp {
         return [.tensor(out.reshaped(zip(repeats, x.shape).map { $0 * $1 }))]
     }
 }
+
+extension ExpandOp {
+    /// Broadcast of the input with the requested shape.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let shape = try ShapeRules.broadcast([call.shape(0), call.requiredDims(1, "the target shape")], call)
+        return [.tensor(try call.type(0), shape)]
+    }
+
+    static func inferTile(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), repeats = try call.requiredDims(1, "repeats")
+        guard repeats.count == s.count else { throw call.gap("\(repeats.count) repeats for rank \(s.count)") }
+        return [.tensor(try call.type(0), zip(s, repeats).map { $0 * $1 })]
+    }
+}

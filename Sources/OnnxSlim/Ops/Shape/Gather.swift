@@ -99,3 +99,28 @@ extension GatherOp {
         return [.tensor(NDArray(data.dataType, shape: shape, storage: data.storage.blocks(offsets, length: length)))]
     }
 }
+
+extension GatherOp {
+    /// data[:axis] + indices + data[axis+1:]; picks from known contents (a dim out of a Shape).
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let data = try call.input(0), s = try call.shape(0), idx = try call.shape(1)
+        let axis = try ShapeRules.axis(call.int("axis", 0), rank: s.count, call)
+        var out = InferredValue.tensor(data.elemType, Array(s[..<axis]) + idx + Array(s[(axis + 1)...]))
+        if s.count == 1, let v = data.values, let picks = call.constantInts(1) {
+            let normalized = picks.map { $0 < 0 ? $0 + v.count : $0 }
+            if normalized.allSatisfy({ $0 >= 0 && $0 < v.count }) { out.values = normalized.map { v[$0] } }
+        }
+        return [out]
+    }
+
+    static func inferElements(_ call: ShapeCall) throws -> [InferredValue] {
+        [.tensor(try call.type(0), try call.shape(1))]
+    }
+
+    /// indices[:-1] + data[batch_dims + indices[-1]:].
+    static func inferND(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), idx = try call.shape(1), b = call.int("batch_dims", 0)
+        guard let last = idx.last?.constant, b + last <= s.count else { throw call.gap("the index tuple length is not known") }
+        return [.tensor(try call.type(0), Array(idx.dropLast()) + Array(s[(b + last)...]))]
+    }
+}

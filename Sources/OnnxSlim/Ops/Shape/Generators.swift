@@ -35,3 +35,30 @@ enum GeneratorOps {
         return [.tensor(NDArray(value.dataType, shape: shape, storage: value.storage.repeatingFirst(n)))]
     }
 }
+
+extension GeneratorOps {
+    /// ceil((limit - start) / delta) elements; `Range(0, seq, 1)` stays symbolic.
+    static func inferRange(_ call: ShapeCall) throws -> [InferredValue] {
+        let type = try call.type(0)
+        guard let start = call.dimValues(0)?.first ?? call.constantFloats(0).flatMap({ $0.first.map { DimExpr(Int($0)) } }),
+              let limit = call.dimValues(1)?.first, let delta = call.constantInts(2)?.first, delta != 0 else {
+            throw call.gap("start, limit and delta are computed at run time")
+        }
+        let n = delta > 0 ? (limit - start).ceilDiv(delta) : (start - limit).ceilDiv(-delta)
+        var out = InferredValue.tensor(type, [n])
+        if let count = n.constant, count >= 0, count <= ConstantFolder.maxIntegerElements {
+            out.values = (0..<count).map { start + DimExpr($0 * delta) }
+        }
+        return [out]
+    }
+
+    static func inferConstantOfShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let shape = try call.requiredDims(0, "the shape")
+        let value = try call.tensorAttribute("value")
+        var out = InferredValue.tensor(value?.elemType ?? .float, shape)
+        if let n = out.elementCount?.constant, n <= ConstantFolder.maxIntegerElements, let fill = value?.values?.first {
+            out.values = Array(repeating: fill, count: n)
+        }
+        return [out]
+    }
+}

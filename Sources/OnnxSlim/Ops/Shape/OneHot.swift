@@ -41,3 +41,19 @@ enum OneHotOp {
         return out
     }
 }
+
+extension OneHotOp {
+    /// The depth axis is inserted at `axis`; the type is that of `values`.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0)
+        guard let depth = call.dimValues(1)?.first ?? call.constantFloats(1)?.first.map({ DimExpr(Int($0)) }) else {
+            throw call.gap("depth is computed at run time")
+        }
+        let raw = call.int("axis", -1)
+        let axis = raw < 0 ? raw + s.count + 1 : raw
+        guard axis >= 0 && axis <= s.count else { throw call.gap("axis \(raw) is out of range") }
+        var shape = s
+        shape.insert(depth, at: axis)
+        return [.tensor(try call.type(2), shape)]
+    }
+}

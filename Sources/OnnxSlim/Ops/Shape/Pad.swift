@@ -101,3 +101,25 @@ enum PadOp {
         }
     }
 }
+
+extension PadOp {
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), r = s.count
+        var pads: [DimExpr]
+        if call.opset < 11 {
+            pads = (call.ints("pads") ?? call.ints("paddings") ?? []).map { DimExpr($0) }
+        } else {
+            pads = try call.requiredDims(1, "pads")
+        }
+        if call.has(3) {
+            guard let spec = call.constantInts(3) else { throw call.gap("axes are computed at run time") }
+            let axes = try spec.map { try ShapeRules.axis($0, rank: r, call) }
+            guard pads.count == 2 * axes.count else { throw call.gap("pads do not fit axes") }
+            var full = [DimExpr](repeating: 0, count: 2 * r)
+            for (k, a) in axes.enumerated() { full[a] = pads[k]; full[r + a] = pads[axes.count + k] }
+            pads = full
+        }
+        guard pads.count == 2 * r else { throw call.gap("\(pads.count) pads for rank \(r)") }
+        return [.tensor(try call.type(0), (0..<r).map { s[$0] + pads[$0] + pads[r + $0] })]
+    }
+}

@@ -38,3 +38,46 @@ enum ConstantOp {
 
     static func identity(_ call: KernelCall) throws -> [Value] { [try call.value(0)] }
 }
+
+extension ReshapeOp {
+    /// 0 copies the input dim (unless allowzero); -1 is the element count over the other dims,
+    /// divided symbolically (batch*seq*768 / (batch*seq*12) = 64). Contents pass through.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0)
+        let inShape = try call.shape(0)
+        let spec = try call.requiredDims(1, "the target shape")
+        let allowZero = call.int("allowzero", 0) != 0
+        var shape = spec
+        for (k, d) in spec.enumerated() where d.constant == 0 && !allowZero {
+            guard k < inShape.count else { throw call.gap("dim 0 at \(k) has no input dim to copy") }
+            shape[k] = inShape[k]
+        }
+        if let hole = shape.firstIndex(where: { $0.constant == -1 }) {
+            let known = shape.enumerated().filter { $0.offset != hole }.reduce(DimExpr(1)) { $0 * $1.element }
+            let total = inShape.reduce(DimExpr(1), *)
+            if let q = total.dividedExactly(by: known) { shape[hole] = q }
+            else if let k = known.constant, k > 0 { shape[hole] = total.floorDiv(k) }
+            else { shape[hole] = call.runtimeDim() }
+        }
+        var out = InferredValue.tensor(x.elemType, shape)
+        out.values = x.values
+        out.floats = x.floats
+        return [out]
+    }
+}
+
+extension ConstantOp {
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        if let v = try call.tensorAttribute("value") { return [v] }
+        for a in call.node.attributes {
+            if let t = a.constantValueTensor(name: "") { return [call.context.weightValue(t)] }
+        }
+        if let s = call.attribute("sparse_value")?.sparseTensor {
+            return [.tensor(s.values?.dataType ?? .undefined, s.dims.map { DimExpr(Int($0)) })]
+        }
+        throw call.gap("no value attribute")
+    }
+
+    /// Identity passes everything through: kind, shape and contents.
+    static func inferIdentity(_ call: ShapeCall) throws -> [InferredValue] { [try call.input(0)] }
+}

@@ -19,3 +19,9 @@ enum ReverseSequenceOp {
         return [.tensor(x.gathered(map, shape: x.shape))]
     }
 }
+
+extension ReverseSequenceOp {
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        [.tensor(try call.type(0), try call.shape(0))]
+    }
+}

@@ -81,3 +81,10 @@ enum ScatterOp {
         }
     }
 }
+
+extension ScatterOp {
+    /// Scatters write into a copy of the data: same type and shape.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        [.tensor(try call.type(0), try call.shape(0))]
+    }
+}

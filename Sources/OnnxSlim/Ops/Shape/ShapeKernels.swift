@@ -36,3 +36,41 @@ enum ShapeKernels {
         "Dropout": DropoutOp.evaluate,
     ]
 }
+
+extension ShapeKernels {
+    static let shapeRules: [String: ShapeRule] = [
+        "Reshape": ReshapeOp.inferShape,
+        "Constant": ConstantOp.inferShape,
+        "Identity": ConstantOp.inferIdentity,
+        "Transpose": TransposeOp.inferShape,
+        "DepthToSpace": TransposeOp.inferDepthToSpace,
+        "SpaceToDepth": TransposeOp.inferSpaceToDepth,
+        "Concat": ConcatOp.inferShape,
+        "Split": ConcatOp.inferSplit,
+        "Slice": SliceOp.inferShape,
+        "Gather": GatherOp.inferShape,
+        "GatherElements": GatherOp.inferElements,
+        "GatherND": GatherOp.inferND,
+        "ScatterElements": ScatterOp.inferShape,
+        "Scatter": ScatterOp.inferShape,
+        "ScatterND": ScatterOp.inferShape,
+        "Expand": ExpandOp.inferShape,
+        "Tile": ExpandOp.inferTile,
+        "Squeeze": SqueezeOp.inferSqueeze,
+        "Unsqueeze": SqueezeOp.inferUnsqueeze,
+        "Flatten": SqueezeOp.inferFlatten,
+        "Shape": ShapeOfOp.inferShape,
+        "Size": ShapeOfOp.inferSize,
+        "Pad": PadOp.inferShape,
+        "Range": GeneratorOps.inferRange,
+        "ConstantOfShape": GeneratorOps.inferConstantOfShape,
+        "EyeLike": DiagonalOps.inferEyeLike,
+        "Trilu": DiagonalOps.inferTrilu,
+        "OneHot": OneHotOp.inferShape,
+        "Compress": SelectionOps.inferCompress,
+        "NonZero": SelectionOps.inferNonZero,
+        "Unique": SelectionOps.inferUnique,
+        "ReverseSequence": ReverseSequenceOp.inferShape,
+        "Dropout": DropoutOp.inferShape,
+    ]
+}

@@ -14,3 +14,17 @@ enum ShapeOfOp {
         [.tensor(.scalar(Int64(try call.tensor(0).count)))]
     }
 }
+
+extension ShapeOfOp {
+    /// The dims become contents: this is where symbolic shape arithmetic starts.
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), r = s.count
+        func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + r : v, 0), r) }
+        let start = clamp(call.int("start", 0)), end = clamp(call.int("end", r))
+        return [.integers(start < end ? Array(s[start..<end]) : [])]
+    }
+
+    static func inferSize(_ call: ShapeCall) throws -> [InferredValue] {
+        [.integers([try call.shape(0).reduce(DimExpr(1), *)], scalar: true)]
+    }
+}

@@ -38,3 +38,53 @@ enum SqueezeOp {
         return [.tensor(x.reshaped([Axes.product(x.shape, 0..<axis), Axes.product(x.shape, axis..<x.rank)]))]
     }
 }
+
+extension SqueezeOp {
+    private static func axes(_ call: ShapeCall) throws -> [Int]? {
+        if call.opset >= 13 {
+            guard call.has(1) else { return nil }
+            guard let a = call.constantInts(1) else { throw call.gap("axes are computed at run time") }
+            return a
+        }
+        return call.ints("axes")
+    }
+
+    /// Contents pass through: only the shape changes.
+    private static func reshaped(_ call: ShapeCall, _ shape: [DimExpr]) throws -> [InferredValue] {
+        let x = try call.input(0)
+        var out = InferredValue.tensor(x.elemType, shape)
+        out.values = x.values
+        out.floats = x.floats
+        return [out]
+    }
+
+    static func inferSqueeze(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0)
+        if let spec = try axes(call) {
+            let gone = Set(try spec.map { try ShapeRules.axis($0, rank: s.count, call) })
+            return try reshaped(call, s.enumerated().filter { !gone.contains($0.offset) }.map(\.element))
+        }
+        guard s.allSatisfy({ $0.constant != nil }) else { throw call.gap("which symbolic dims are 1 is not known") }
+        return try reshaped(call, s.filter { $0.constant != 1 })
+    }
+
+    static func inferUnsqueeze(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0)
+        guard let spec = try axes(call) else { throw call.gap("axes are required") }
+        let rank = s.count + spec.count
+        let added = Set(try spec.map { try ShapeRules.axis($0, rank: rank, call) })
+        var shape: [DimExpr] = [], next = 0
+        for d in 0..<rank {
+            if added.contains(d) { shape.append(1) } else if next < s.count { shape.append(s[next]); next += 1 }
+        }
+        return try reshaped(call, shape)
+    }
+
+    static func inferFlatten(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0)
+        let raw = call.int("axis", 1)
+        let axis = raw < 0 ? raw + s.count : raw
+        guard axis >= 0 && axis <= s.count else { throw call.gap("axis \(raw) is out of range for rank \(s.count)") }
+        return try reshaped(call, [s[..<axis].reduce(DimExpr(1), *), s[axis...].reduce(DimExpr(1), *)])
+    }
+}

@@ -39,3 +39,26 @@ enum TransposeOp {
         return [.tensor(moved.reshaped([n, c * b * b, h / b, w / b]))]
     }
 }
+
+extension TransposeOp {
+    static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
+        let x = try call.input(0), s = try call.shape(0)
+        let perm = call.ints("perm") ?? Array((0..<s.count).reversed())
+        guard perm.count == s.count, Set(perm) == Set(0..<s.count) else { throw call.gap("perm \(perm) does not fit rank \(s.count)") }
+        return [.tensor(x.elemType, perm.map { s[$0] })]
+    }
+
+    /// [N, C, H, W] → [N, C/b², H·b, W·b].
+    static func inferDepthToSpace(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), b = call.int("blocksize", 0)
+        guard s.count == 4, b > 0 else { throw call.gap("needs rank 4 and a blocksize") }
+        return [.tensor(try call.type(0), [s[0], s[1].floorDiv(b * b), s[2] * DimExpr(b), s[3] * DimExpr(b)])]
+    }
+
+    /// [N, C, H, W] → [N, C·b², H/b, W/b].
+    static func inferSpaceToDepth(_ call: ShapeCall) throws -> [InferredValue] {
+        let s = try call.shape(0), b = call.int("blocksize", 0)
+        guard s.count == 4, b > 0 else { throw call.gap("needs rank 4 and a blocksize") }
+        return [.tensor(try call.type(0), [s[0], s[1] * DimExpr(b * b), s[2].floorDiv(b), s[3].floorDiv(b)])]
+    }
+}

@@ -14,11 +14,6 @@ from onnx import helper, numpy_helper
 CORPUS = "/usr/share/libonnx-testdata/data/node"
 
 
-def tensor_type(t):
-    name = helper.tensor_dtype_to_np_dtype(t.data_type)
-    return onnx.helper.tensor_dtype_to_string(t.data_type).replace("TensorProto.", "").lower(), list(t.dims)
-
-
 def expected_outputs(case, model):
     data = os.path.join(case, "test_data_set_0")
     out = {}
@@ -33,10 +28,11 @@ def expected_outputs(case, model):
     return out
 
 
-def input_shapes(case, model):
+def test_inputs(case, model):
+    """(graph input, its TensorProto from test_data_set_0) for each tensor input of the test."""
     data = os.path.join(case, "test_data_set_0")
     inits = {i.name for i in model.graph.initializer}
-    args = []
+    out = []
     for k, i in enumerate([i for i in model.graph.input if i.name not in inits]):
         path = os.path.join(data, f"input_{k}.pb")
         if not os.path.exists(path) or not i.type.HasField("tensor_type"):
@@ -44,8 +40,8 @@ def input_shapes(case, model):
         t = onnx.TensorProto()
         with open(path, "rb") as f:
             t.ParseFromString(f.read())
-        args += ["--input-shape", f"{i.name}:" + ",".join(str(d) for d in t.dims)]
-    return args
+        out.append((i, t))
+    return out
 
 
 DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 8: "string",
@@ -54,19 +50,12 @@ DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int3
           21: "uint4", 22: "int4", 23: "float4e2m1"}
 
 
-def with_constant_inputs(case, model, folder):
-    """The model with small integer and float inputs (shapes, axes, scales, K …) made initializers
-    holding the test's values, so inference sees them as users' models have them."""
-    data = os.path.join(case, "test_data_set_0")
-    inits = {i.name for i in model.graph.initializer}
-    changed = False
-    for k, i in enumerate([i for i in model.graph.input if i.name not in inits]):
-        path = os.path.join(data, f"input_{k}.pb")
-        if not os.path.exists(path) or not i.type.HasField("tensor_type"):
-            continue
-        t = onnx.TensorProto()
-        with open(path, "rb") as f:
-            t.ParseFromString(f.read())
+def with_constant_inputs(model, inputs, folder, name):
+    """The model with small integer inputs (shapes, axes, K …) and Resize scales made initializers
+    holding the test's values, so inference sees them as users' models have them. Returns the
+    path (None when nothing changed) and the inputs left."""
+    left = []
+    for i, t in inputs:
         count = 1
         for d in t.dims:
             count *= d
@@ -74,12 +63,13 @@ def with_constant_inputs(case, model, folder):
         if count <= 16 and (t.data_type in (6, 7) or scale):
             t.name = i.name
             model.graph.initializer.append(t)
-            changed = True
-    if not changed:
-        return None
-    path = os.path.join(folder, os.path.basename(case) + ".onnx")
+        else:
+            left.append((i, t))
+    if len(left) == len(inputs):
+        return None, inputs
+    path = os.path.join(folder, name + ".onnx")
     onnx.save(model, path)
-    return path
+    return path, left
 
 
 def check(binary, case, folder):
@@ -89,8 +79,9 @@ def check(binary, case, folder):
     if not expected:
         return "skip", "no tensor outputs"
     declared = {o.name: o.type.tensor_type.elem_type for o in model.graph.output}
-    path = with_constant_inputs(case, model, folder) or os.path.join(case, "model.onnx")
-    args = input_shapes(case, model)
+    path, left = with_constant_inputs(model, test_inputs(case, model), folder, os.path.basename(case))
+    path = path or os.path.join(case, "model.onnx")
+    args = [a for i, t in left for a in ("--input-shape", f"{i.name}:" + ",".join(str(d) for d in t.dims))]
     run = subprocess.run([binary, "info", path, "--json"] + args, capture_output=True, text=True)
     if run.returncode != 0:
         if "the model declares" in run.stderr:

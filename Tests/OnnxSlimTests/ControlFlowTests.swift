@@ -20,13 +20,7 @@ final class ControlFlowTests: XCTestCase {
 
     private func float2(_ name: String) -> ValueInfo { ValueInfo(name: name, type: .tensor(.float, [.fixed(2)])) }
 
-    private func model(_ g: Graph) -> Model {
-        var m = Model()
-        m.irVersion = 8
-        m.opsetImports = [OperatorSetID(version: 17)]
-        m.graph = g
-        return m
-    }
+    private func model(_ g: Graph) -> Model { TestSupport.model(g) }
 
     private func run(_ g: Graph, _ feeds: [String: Value]) throws -> [String: NDArray] {
         let outputs = try Evaluator(model: model(g)).run(feeds)

@@ -130,11 +130,5 @@ final class ShapeInferenceTests: XCTestCase {
         XCTAssertEqual(peak.bytes, DimExpr(8000))
     }
 
-    private func model(_ g: Graph) -> Model {
-        var m = Model()
-        m.irVersion = 8
-        m.opsetImports = [OperatorSetID(version: 17)]
-        m.graph = g
-        return m
-    }
+    private func model(_ g: Graph) -> Model { TestSupport.model(g) }
 }

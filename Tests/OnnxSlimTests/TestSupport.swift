@@ -28,6 +28,15 @@ enum TestSupport {
         return Tensor(name: name, dataType: .float, dims: dims, raw: ByteView(copying: bytes))
     }
 
+    /// A model of graph `g` at IR 8, opset 17.
+    static func model(_ g: Graph) -> Model {
+        var m = Model()
+        m.irVersion = 8
+        m.opsetImports = [OperatorSetID(version: 17)]
+        m.graph = g
+        return m
+    }
+
     /// y = MatMul(x, w) + b with float weights: a small valid model.
     static func smallModel() -> Model {
         var g = Graph()

@@ -80,7 +80,8 @@ extension LoopOp {
     static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
         let n = max(call.inputCount - 2, 0)
         let carried = try (0..<n).map { try call.input(2 + $0) }
-        let iteration = InferredValue.tensor(.int64, []), condition = InferredValue.tensor(.bool, [])
+        // The iteration number is one unknown value: `x[i:i+1]` in the body still has length 1.
+        let iteration = InferredValue.integers([call.runtimeDim()], scalar: true), condition = InferredValue.tensor(.bool, [])
         let body = try call.inferSubgraph("body", [iteration, condition] + carried)
         guard body.count >= 1 + n else { throw call.gap("the body gives \(body.count) outputs for \(n) carried values") }
         var out = (0..<n).map { carried[$0].merged(with: body[1 + $0], call) }

@@ -20,8 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" = "--with-python" ]; then
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import onnx, onnxruntime, pytest, torch, transformers" 2>/dev/null; then
-        echo "creating .venv (onnx, onnxruntime, numpy, pytest; torch and transformers to export a BERT)"
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import onnx, onnxruntime, onnx_tool, pytest, torch, transformers" 2>/dev/null; then
+        echo "creating .venv (onnx, onnxruntime, onnx-tool, numpy, pytest; torch and transformers to export a BERT)"
         python3 -m venv .venv
         .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
         # The CPU-only torch build (the machine image carries its wheel); the default one pulls CUDA.

@@ -14,13 +14,15 @@ enum FoldedConstantRewrite {
             }
             guard constantOnly else { continue }
             d.claim(region: r)
+            // Everything A's region computed with: the folded nodes and the Constant nodes they read.
+            let nodes = region.a.filter { d.a.vertices[$0].kind == .node }
             var ops: [String: Int] = [:]
-            for v in computed { ops[d.a.vertices[v].op, default: 0] += 1 }
+            for v in nodes { ops[d.a.vertices[v].op, default: 0] += 1 }
             let opText = ops.sorted { $0.key < $1.key }.map { $0.value == 1 ? $0.key : "\($0.key)×\($0.value)" }.joined(separator: ", ")
             let results = region.b.map { v in d.b.vertices[v].kind == .node ? (d.b.vertices[v].outputs.first ?? "") : d.b.vertices[v].name }
-            var c = ModelDiff.Change(.folded, a: computed.map { d.a.label($0) }, b: results,
-                                     "\(computed.count) node\(computed.count == 1 ? "" : "s") (\(opText)) folded into \(results.joined(separator: ", "))",
-                                     fields: [("nodes", .int(computed.count)), ("ops", .object(ops.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))])
+            var c = ModelDiff.Change(.folded, a: nodes.map { d.a.label($0) }, b: results,
+                                     "\(nodes.count) node\(nodes.count == 1 ? "" : "s") (\(opText)) folded into \(results.joined(separator: ", "))",
+                                     fields: [("nodes", .int(nodes.count)), ("ops", .object(ops.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))])
             c.aVertices = region.a
             c.bVertices = region.b
             d.add(c)

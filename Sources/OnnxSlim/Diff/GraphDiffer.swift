@@ -265,7 +265,7 @@ public final class GraphDiffer {
             let na = a.vertices[w.a].kind == .node ? a.vertices[w.a].outputs.first ?? a.label(w.a) : a.vertices[w.a].name
             let nb = b.vertices[w.b].kind == .node ? b.vertices[w.b].outputs.first ?? b.label(w.b) : b.vertices[w.b].name
             var c = ModelDiff.Change(.weightChanged, a: [na], b: [nb], "\(na): " + what.joined(separator: ", "))
-            c.fields = [("a", .string(DiffGraph.describe(w.ta))), ("b", .string(DiffGraph.describe(w.tb))),
+            c.fields = [("type_a", .string(DiffGraph.describe(w.ta))), ("type_b", .string(DiffGraph.describe(w.tb))),
                         ("bytes_a", .int(w.ta.dataByteCount)), ("bytes_b", .int(w.tb.dataByteCount))]
             if let st = w.stats { c.fields += [("max_abs_diff", st.json.field("max_abs_diff")), ("relative_l2", st.json.field("relative_l2"))] }
             c.aVertices = [w.a]; c.bVertices = [w.b]

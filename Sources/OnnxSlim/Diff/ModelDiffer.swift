@@ -20,7 +20,7 @@ public enum ModelDiffer {
 
         if ma.irVersion != mb.irVersion {
             changes.append(.init(.irVersion, "IR version \(ma.irVersion) → \(mb.irVersion)",
-                                 fields: [("a", .int(Int(ma.irVersion))), ("b", .int(Int(mb.irVersion)))]))
+                                 fields: [("version_a", .int(Int(ma.irVersion))), ("version_b", .int(Int(mb.irVersion)))]))
         }
         var va: [String: Int64] = [:], vb: [String: Int64] = [:]
         for o in ma.opsetImports { va[o.domain.isEmpty ? "ai.onnx" : o.domain] = o.version }
@@ -28,7 +28,7 @@ public enum ModelDiffer {
         for d in Set(va.keys).union(vb.keys).sorted() where va[d] != vb[d] {
             let x = va[d].map(String.init) ?? "none", y = vb[d].map(String.init) ?? "none"
             changes.append(.init(.opset, a: [d], b: [d], "\(d) \(x) → \(y)",
-                                 fields: [("domain", .string(d)), ("a", va[d].map { .int(Int($0)) } ?? .null), ("b", vb[d].map { .int(Int($0)) } ?? .null)]))
+                                 fields: [("domain", .string(d)), ("version_a", va[d].map { .int(Int($0)) } ?? .null), ("version_b", vb[d].map { .int(Int($0)) } ?? .null)]))
         }
 
         let ga = DiffGraph(ma.graph ?? Graph()), gb = DiffGraph(mb.graph ?? Graph())
@@ -45,7 +45,7 @@ public enum ModelDiffer {
             let tb = ModelSummary.describe(gb.graph.inputs[w.index].type)
             if w.name != v.name { result.renamedIO.append(("input", v.name, w.name)) }
             if ta != tb {
-                var c = ModelDiff.Change(.inputChanged, a: [v.name], b: [w.name], "\(v.name): \(ta) → \(tb)", fields: [("a", .string(ta)), ("b", .string(tb))])
+                var c = ModelDiff.Change(.inputChanged, a: [v.name], b: [w.name], "\(v.name): \(ta) → \(tb)", fields: [("type_a", .string(ta)), ("type_b", .string(tb))])
                 c.aVertices = [x]; c.bVertices = [y]; changes.append(c)
             }
         }
@@ -74,7 +74,7 @@ public enum ModelDiffer {
             let ta = ModelSummary.describe(oa[k].type), tb = ModelSummary.describe(ob[j].type)
             if oa[k].name != ob[j].name { result.renamedIO.append(("output", oa[k].name, ob[j].name)) }
             if ta != tb {
-                changes.append(.init(.outputChanged, a: [oa[k].name], b: [ob[j].name], "\(oa[k].name): \(ta) → \(tb)", fields: [("a", .string(ta)), ("b", .string(tb))]))
+                changes.append(.init(.outputChanged, a: [oa[k].name], b: [ob[j].name], "\(oa[k].name): \(ta) → \(tb)", fields: [("type_a", .string(ta)), ("type_b", .string(tb))]))
             }
         }
 

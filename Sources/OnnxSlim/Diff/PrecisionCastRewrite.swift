@@ -51,8 +51,9 @@ enum PrecisionCastRewrite {
         let name = target.sorted { $0.value > $1.value }.first?.key ?? "float16"
         let castCount = casts.reduce(0) { $0 + d.regions[$1].b.count }
         let removedCasts = casts.reduce(0) { $0 + d.regions[$1].a.count }
-        var parts = ["\(converted.count) weight\(converted.count == 1 ? "" : "s") converted"]
-        if !widened.isEmpty { parts.append("\(widened.count) stored as \(name) and widened by a Cast") }
+        var parts: [String] = []
+        if !converted.isEmpty { parts.append("\(converted.count) weight\(converted.count == 1 ? "" : "s") converted") }
+        if !widened.isEmpty { parts.append("\(widened.count) weight\(widened.count == 1 ? "" : "s") stored as \(name) and widened by a Cast") }
         if castCount > 0 { parts.append("\(castCount) Cast\(castCount == 1 ? "" : "s") inserted") }
         if removedCasts > 0 { parts.append("\(removedCasts) Cast\(removedCasts == 1 ? "" : "s") removed") }
         if !retyped.isEmpty { parts.append("\(retyped.count) node\(retyped.count == 1 ? "" : "s") retyped") }

@@ -9,6 +9,9 @@ enum PruningRewrite {
         var axis: Int          // the axis that shrank (-1: small constant whose values changed)
         var from: Int64
         var to: Int64
+        /// Every axis that shrank (a layer inside a coupled group shrinks on input and output).
+        var axes: [Int] = []
+        var sizes: [(Int64, Int64)] = []
     }
 
     /// Whether `axis` of the weight at input `position` of `node` is the layer's input (reduced) axis.
@@ -47,10 +50,11 @@ enum PruningRewrite {
             if wc.shapeChanged {
                 guard wc.ta.dims.count == wc.tb.dims.count else { continue }
                 let diff = zip(wc.ta.dims, wc.tb.dims).enumerated().filter { $0.element.0 != $0.element.1 }
-                guard diff.count == 1, diff[0].element.1 < diff[0].element.0 else { continue }
-                cands[wc.a] = Candidate(change: k, axis: diff[0].offset, from: diff[0].element.0, to: diff[0].element.1)
+                guard !diff.isEmpty, diff.allSatisfy({ $0.element.1 < $0.element.0 }) else { continue }
+                cands[wc.a] = Candidate(change: k, axis: diff[0].offset, from: diff[0].element.0, to: diff[0].element.1,
+                                        axes: diff.map(\.offset), sizes: diff.map { ($0.element.0, $0.element.1) })
             } else if wc.valuesDiffer, !wc.dtypeChanged, [.int64, .int32].contains(wc.ta.dataType) {
-                cands[wc.a] = Candidate(change: k, axis: -1, from: 0, to: 0)
+                cands[wc.a] = Candidate(change: k, axis: -1, from: 0, to: 0, axes: [], sizes: [])
             }
         }
         guard cands.values.contains(where: { $0.axis >= 0 }) else { return }
@@ -72,11 +76,12 @@ enum PruningRewrite {
                     for (p, s) in d.a.vertices[n].inputs.enumerated() where s.vertex >= 0 {
                         guard let other = cands[s.vertex] else { continue }
                         union(v, s.vertex)
-                        if other.axis >= 0, isInputAxis(d.a, node: n, position: p, axis: other.axis, rank: Int(d.weightChanges[other.change].ta.dims.count)) { stop = true }
+                        if s.vertex != v, other.axes.contains(where: { isInputAxis(d.a, node: n, position: p, axis: $0, rank: d.weightChanges[other.change].ta.dims.count) }) { stop = true }
                     }
                     // Our own weight at its input axis ends the walk at once.
-                    if c.axis >= 0, let p = d.a.vertices[n].inputs.firstIndex(where: { $0.vertex == v }),
-                       isInputAxis(d.a, node: n, position: p, axis: c.axis, rank: d.weightChanges[c.change].ta.dims.count) { stop = true }
+                    if let p = d.a.vertices[n].inputs.firstIndex(where: { $0.vertex == v }),
+                       c.axes.contains(where: { isInputAxis(d.a, node: n, position: p, axis: $0, rank: d.weightChanges[c.change].ta.dims.count) }),
+                       !c.axes.contains(where: { isOutputAxis(d.a, node: n, position: p, axis: $0, rank: d.weightChanges[c.change].ta.dims.count) }) { stop = true }
                     if !stop { next += d.a.consumers[n].flatMap { $0 }.map(\.vertex) }
                 }
                 frontier = next
@@ -92,8 +97,11 @@ enum PruningRewrite {
             for v in members {
                 let c = cands[v]!
                 guard c.axis >= 0 else { continue }
-                for cons in d.a.consumers[v].flatMap({ $0 }) where isOutputAxis(d.a, node: cons.vertex, position: cons.position, axis: c.axis, rank: d.weightChanges[c.change].ta.dims.count) {
-                    primary = (v, c); break
+                for cons in d.a.consumers[v].flatMap({ $0 }) {
+                    guard let k = c.axes.firstIndex(where: { isOutputAxis(d.a, node: cons.vertex, position: cons.position, axis: $0, rank: d.weightChanges[c.change].ta.dims.count) }) else { continue }
+                    var p = c
+                    p.axis = c.axes[k]; p.from = c.sizes[k].0; p.to = c.sizes[k].1
+                    primary = (v, p); break
                 }
                 if primary != nil { break }
             }

@@ -49,7 +49,10 @@ enum QuantizedWeightRewrite {
                 c.aVertices = [x]
                 d.add(c)
             }
-            for y in free {
+            // Zero points, nibble masks and the like stay with the rewrite; a quantized weight as
+            // large as a paired one that stands for nothing in A is reported.
+            let largest = pairs.map { d.b.vertices[$0.1].tensor!.elementCount ?? 0 }.max() ?? 0
+            for y in free where 2 * (d.b.vertices[y].tensor!.elementCount ?? 0) >= largest {
                 var c = ModelDiff.Change(.weightAdded, b: [d.b.vertices[y].name], "\(d.b.label(y)) \(DiffGraph.describe(d.b.vertices[y].tensor!))")
                 c.bVertices = [y]
                 d.add(c)
@@ -92,6 +95,7 @@ enum QuantizedWeightRewrite {
         var granularity = "per-tensor"
         var fields: [(String, JSONValue)] = []
         var scaleCount: Int? = nil
+        var scaleDims: [Int64] = []
         var asymmetric = false
         var blockSize = 0
         var axis: Int? = nil
@@ -100,12 +104,14 @@ enum QuantizedWeightRewrite {
             blockSize = Int(node.attribute("block_size")?.i ?? 0)
             if let s = d.b.vertices[q].inputs.dropFirst().first, let sv = d.b.resolveThroughViews(s), let st = d.b.vertices[sv].tensor {
                 scaleCount = st.elementCount
+                scaleDims = st.dims
             }
             asymmetric = d.b.vertices[q].inputs.count > 2 && d.b.vertices[q].inputs[2].vertex >= 0
             if scaleCount != 1 { axis = Int(node.attribute("axis")?.i ?? 1) }
         }
-        if scaleCount == nil, let (s, zp) = nearestScale(d, from: y, members: members, logical: ta.elementCount ?? 0) {
+        if scaleCount == nil, let (s, dims, zp) = nearestScale(d, from: y, members: members, logical: ta.elementCount ?? 0) {
             scaleCount = s
+            scaleDims = dims
             asymmetric = zp
         }
         let n = ta.elementCount ?? 0
@@ -114,6 +120,7 @@ enum QuantizedWeightRewrite {
                 if blockSize == 0 { blockSize = n / s }
                 granularity = "blocks of \(blockSize)"
             } else {
+                if axis == nil, scaleDims.count == ta.dims.count, let k = scaleDims.indices.first(where: { scaleDims[$0] == Int64(s) && ta.dims[$0] == Int64(s) }) { axis = k }
                 if axis == nil, let k = ta.dims.lastIndex(of: Int64(s)) { axis = k }
                 granularity = "per-channel" + (axis.map { " (axis \($0))" } ?? "")
             }
@@ -140,13 +147,13 @@ enum QuantizedWeightRewrite {
     /// The scale nearest to a quantized weight inside its region (undirected, not through
     /// DynamicQuantizeLinear, which several weights share): its element count, and whether an
     /// integer zero point of that count sits beside it.
-    static func nearestScale(_ d: GraphDiffer, from y: Int, members: Set<Int>, logical: Int) -> (Int, Bool)? {
+    static func nearestScale(_ d: GraphDiffer, from y: Int, members: Set<Int>, logical: Int) -> (Int, [Int64], Bool)? {
         var seen: Set<Int> = [y]
         var frontier = [y]
         let g = d.b
         for _ in 0..<10 where !frontier.isEmpty {
             var next: [Int] = []
-            var found: Int? = nil
+            var found: (Int, [Int64])? = nil
             var zp = false
             for v in frontier {
                 var around: [Int] = g.vertices[v].inputs.filter { $0.vertex >= 0 }.map(\.vertex)
@@ -154,7 +161,7 @@ enum QuantizedWeightRewrite {
                 for w in around where members.contains(w) && seen.insert(w).inserted {
                     let vx = g.vertices[w]
                     if let t = vx.tensor, w != y {
-                        if TensorValues.floatTypes.contains(t.dataType), let c = t.elementCount, c < logical, found == nil { found = c }
+                        if TensorValues.floatTypes.contains(t.dataType), let c = t.elementCount, c < logical, found == nil { found = (c, t.dims) }
                         if !TensorValues.floatTypes.contains(t.dataType), quantizedTypes.contains(t.dataType), let c = t.elementCount, c < logical / 2 { zp = true }
                         continue
                     }
@@ -162,7 +169,7 @@ enum QuantizedWeightRewrite {
                     next.append(w)
                 }
             }
-            if let found { return (found, zp) }
+            if let found { return (found.0, found.1, zp) }
             frontier = next
         }
         return nil

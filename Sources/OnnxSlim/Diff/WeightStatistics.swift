@@ -15,6 +15,7 @@ public struct WeightStatistics: Sendable {
             guard x.count == y.count else { return nil }
             var maxAbs = 0.0, num = 0.0, den = 0.0
             for k in 0..<x.count {
+                if x[k] == y[k] { den += x[k].isFinite ? Double(x[k]) * Double(x[k]) : 0; continue }
                 let dx = Double(y[k]) - Double(x[k])
                 if dx.isNaN { if !(x[k].isNaN && y[k].isNaN) { maxAbs = .infinity } ; continue }
                 maxAbs = max(maxAbs, abs(dx))

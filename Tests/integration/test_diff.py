@@ -532,3 +532,21 @@ def test_huge_external_weights_not_read(slim, tmp_path):
     elapsed = time.perf_counter() - t0
     assert r["changes"] == []
     assert elapsed < 2.0, elapsed
+
+
+def test_edit_inside_loop_body_is_found_once(slim, tmp_path):
+    """Subgraphs of matched nodes are compared: an attribute edited in the Loop body is one
+    node_changed, labelled with the subgraph's path."""
+    src = os.path.join(TESTDATA, "control_flow.onnx")
+    m = onnx.load(src)
+    loop = next(n for n in m.graph.node if n.op_type == "Loop")
+    body = next(a for a in loop.attribute if a.name == "body").g
+    rm = next(n for n in body.node if n.op_type == "ReduceMean")
+    keepdims = next(a for a in rm.attribute if a.name == "keepdims")
+    keepdims.i = 1 - keepdims.i
+    dst = str(tmp_path / "loop_edit.onnx")
+    onnx.save(m, dst)
+    r = diff_json(slim, src, dst)
+    assert kinds(r) == Counter({"node_changed": 1}), describe(r)
+    c = r["changes"][0]
+    assert c["a"] == [rm.name] and c["graph"] == f"{loop.name}.body"

@@ -59,8 +59,10 @@ enum PrecisionCastRewrite {
         if !retyped.isEmpty { parts.append("\(retyped.count) node\(retyped.count == 1 ? "" : "s") retyped") }
         let bytesA = converted.reduce(0) { $0 + d.weightChanges[$1].ta.dataByteCount } + widened.reduce(0) { $0 + (d.a.vertices[d.regions[$1].a[0]].tensor?.dataByteCount ?? 0) }
         let bytesB = converted.reduce(0) { $0 + d.weightChanges[$1].tb.dataByteCount } + widened.reduce(0) { r, k in r + d.regions[k].b.reduce(0) { $0 + (d.b.vertices[$1].tensor?.dataByteCount ?? 0) } }
-        var c = ModelDiff.Change(.precision, a: converted.map { d.a.vertices[d.weightChanges[$0].a].name },
-                                 b: converted.map { d.b.vertices[d.weightChanges[$0].b].name },
+        let widenedA = widened.map { d.a.vertices[d.regions[$0].a[0]].name }
+        let widenedB = widened.compactMap { r in d.regions[r].b.first { d.b.holdsTensor($0) }.map { d.b.vertices[$0].name } }
+        var c = ModelDiff.Change(.precision, a: converted.map { d.a.vertices[d.weightChanges[$0].a].name } + widenedA,
+                                 b: converted.map { d.b.vertices[d.weightChanges[$0].b].name } + widenedB,
                                  "float32 → \(name): " + parts.joined(separator: ", "),
                                  fields: [("dtype", .string(name)), ("weights", .int(converted.count)), ("widened", .int(widened.count)),
                                           ("casts_inserted", .int(castCount)), ("casts_removed", .int(removedCasts)),

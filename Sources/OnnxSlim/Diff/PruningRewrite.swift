@@ -1,0 +1,163 @@
+/// Structured pruning: the same structure, weights shrunk along one axis. Weights that shrank
+/// together (a layer's output axis, its bias, the next layer's input axis, normalization
+/// parameters, the head count in a Reshape shape) form one group, found by walking forward in A
+/// from each shrunk weight until a layer whose *input* axis shrank. One change per group:
+/// attention heads (H → H', with head_dim), FFN neurons or conv channels (with counts).
+enum PruningRewrite {
+    struct Candidate {
+        var change: Int        // index in weightChanges
+        var axis: Int          // the axis that shrank (-1: small constant whose values changed)
+        var from: Int64
+        var to: Int64
+        /// Every axis that shrank (a layer inside a coupled group shrinks on input and output).
+        var axes: [Int] = []
+        var sizes: [(Int64, Int64)] = []
+    }
+
+    /// Whether `axis` of the weight at input `position` of `node` is the layer's input (reduced) axis.
+    static func isInputAxis(_ g: DiffGraph, node: Int, position: Int, axis: Int, rank: Int) -> Bool {
+        let v = g.vertices[node]
+        let n = g.graph.nodes[v.index]
+        switch v.op {
+        case "MatMul": return position == 1 && axis == rank - 2
+        case "Gemm":
+            let transB = (n.attribute("transB")?.i ?? 0) != 0
+            return position == 1 && axis == (transB ? 1 : 0)
+        case "Conv": return position == 1 && axis == 1
+        case "ConvTranspose": return position == 1 && axis == 0
+        default: return false
+        }
+    }
+
+    static func isOutputAxis(_ g: DiffGraph, node: Int, position: Int, axis: Int, rank: Int) -> Bool {
+        let v = g.vertices[node]
+        let n = g.graph.nodes[v.index]
+        switch v.op {
+        case "MatMul": return position == 1 && axis == rank - 1
+        case "Gemm":
+            let transB = (n.attribute("transB")?.i ?? 0) != 0
+            return position == 1 && axis == (transB ? 0 : 1)
+        case "Conv": return position == 1 && axis == 0
+        case "ConvTranspose": return position == 1 && axis == 1
+        default: return false
+        }
+    }
+
+    static func apply(_ d: GraphDiffer) {
+        var cands: [Int: Candidate] = [:]   // by A vertex
+        for (k, wc) in d.weightChanges.enumerated() where !d.claimedWeights.contains(k) {
+            guard DiffGraph.sameTypeClass(wc.ta, wc.tb) else { continue }
+            if wc.shapeChanged {
+                guard wc.ta.dims.count == wc.tb.dims.count else { continue }
+                let diff = zip(wc.ta.dims, wc.tb.dims).enumerated().filter { $0.element.0 != $0.element.1 }
+                guard !diff.isEmpty, diff.allSatisfy({ $0.element.1 < $0.element.0 }) else { continue }
+                cands[wc.a] = Candidate(change: k, axis: diff[0].offset, from: diff[0].element.0, to: diff[0].element.1,
+                                        axes: diff.map(\.offset), sizes: diff.map { ($0.element.0, $0.element.1) })
+            } else if wc.valuesDiffer, !wc.dtypeChanged, [.int64, .int32].contains(wc.ta.dataType) {
+                cands[wc.a] = Candidate(change: k, axis: -1, from: 0, to: 0, axes: [], sizes: [])
+            }
+        }
+        guard cands.values.contains(where: { $0.axis >= 0 }) else { return }
+
+        // Union shrunk weights that reach each other walking forward.
+        var parent: [Int: Int] = [:]
+        for v in cands.keys { parent[v] = v }
+        func find(_ x: Int) -> Int { var r = x; while parent[r]! != r { r = parent[r]! }; return r }
+        func union(_ x: Int, _ y: Int) { let rx = find(x), ry = find(y); if rx != ry { parent[max(rx, ry)] = min(rx, ry) } }
+        for (v, c) in cands {
+            var seen = Set<Int>()
+            var frontier = d.a.consumers[v].flatMap { $0 }.map(\.vertex)
+            var budget = 48
+            while !frontier.isEmpty && budget > 0 {
+                var next: [Int] = []
+                for n in frontier where seen.insert(n).inserted {
+                    budget -= 1
+                    var stop = false
+                    for (p, s) in d.a.vertices[n].inputs.enumerated() where s.vertex >= 0 {
+                        guard let other = cands[s.vertex] else { continue }
+                        union(v, s.vertex)
+                        if s.vertex != v, other.axes.contains(where: { isInputAxis(d.a, node: n, position: p, axis: $0, rank: d.weightChanges[other.change].ta.dims.count) }) { stop = true }
+                    }
+                    // Our own weight at its input axis ends the walk at once.
+                    if let p = d.a.vertices[n].inputs.firstIndex(where: { $0.vertex == v }),
+                       c.axes.contains(where: { isInputAxis(d.a, node: n, position: p, axis: $0, rank: d.weightChanges[c.change].ta.dims.count) }),
+                       !c.axes.contains(where: { isOutputAxis(d.a, node: n, position: p, axis: $0, rank: d.weightChanges[c.change].ta.dims.count) }) { stop = true }
+                    if !stop { next += d.a.consumers[n].flatMap { $0 }.map(\.vertex) }
+                }
+                frontier = next
+            }
+        }
+        var groups: [Int: [Int]] = [:]
+        for v in cands.keys.sorted(by: { d.a.order[$0] < d.a.order[$1] }) { groups[find(v), default: []].append(v) }
+        for root in groups.keys.sorted(by: { d.a.order[$0] < d.a.order[$1] }) {
+            let members = groups[root]!
+            guard members.contains(where: { cands[$0]!.axis >= 0 }) else { continue }
+            // The primary weight: a layer's output axis shrank.
+            var primary: (Int, Candidate)? = nil
+            for v in members {
+                let c = cands[v]!
+                guard c.axis >= 0 else { continue }
+                for cons in d.a.consumers[v].flatMap({ $0 }) {
+                    guard let k = c.axes.firstIndex(where: { isOutputAxis(d.a, node: cons.vertex, position: cons.position, axis: $0, rank: d.weightChanges[c.change].ta.dims.count) }) else { continue }
+                    var p = c
+                    p.axis = c.axes[k]; p.from = c.sizes[k].0; p.to = c.sizes[k].1
+                    primary = (v, p); break
+                }
+                if primary != nil { break }
+            }
+            let first = primary ?? (members.first { cands[$0]!.axis >= 0 }!, cands[members.first { cands[$0]!.axis >= 0 }!]!)
+            let (pv, pc) = first
+            let layerNode = d.a.consumers[pv].flatMap { $0 }.first?.vertex
+            let layerOp = layerNode.map { d.a.vertices[$0].op } ?? ""
+            // Head counts: a small integer constant whose value went H → H' with width = H·head_dim.
+            var heads: (Int64, Int64, Int64)? = nil
+            for v in members where cands[v]!.axis < 0 {
+                let wc = d.weightChanges[cands[v]!.change]
+                guard let xa = DiffGraph.smallValues(wc.ta), let xb = DiffGraph.smallValues(wc.tb), xa.count == xb.count else { continue }
+                let size = wc.ta.dataType == .int64 ? 8 : 4
+                for e in stride(from: 0, to: xa.count, by: size) {
+                    let ha = load(xa, e, size), hb = load(xb, e, size)
+                    guard ha != hb, ha > 0, hb > 0, hb < ha, pc.from % ha == 0 else { continue }
+                    let dim = pc.from / ha
+                    if pc.to == hb * dim { heads = (ha, hb, dim); break }
+                }
+                if heads != nil { break }
+            }
+            let kind: String, detail: String
+            let layer = layerNode.map { d.a.label($0) } ?? d.a.vertices[pv].name
+            if let (ha, hb, dim) = heads {
+                kind = "heads"
+                detail = "\(layer): attention heads \(ha) → \(hb) (\(ha - hb) removed, head_dim \(dim))"
+            } else if layerOp.hasPrefix("Conv") {
+                kind = "channels"
+                detail = "\(layer): conv channels \(pc.from) → \(pc.to) (\(pc.from - pc.to) removed)"
+            } else {
+                kind = "neurons"
+                detail = "\(layer): FFN neurons \(pc.from) → \(pc.to) (\(pc.from - pc.to) removed)"
+            }
+            var fields: [(String, JSONValue)] = [("what", .string(kind)), ("node", .string(layer)),
+                                                  ("from", .int(Int(heads?.0 ?? pc.from))), ("to", .int(Int(heads?.1 ?? pc.to))),
+                                                  ("removed", .int(Int(heads.map { $0.0 - $0.1 } ?? (pc.from - pc.to)))),
+                                                  ("tensors", .int(members.count))]
+            if let h = heads { fields.append(("head_dim", .int(Int(h.2)))) }
+            var c = ModelDiff.Change(.pruned, a: members.map { d.a.vertices[$0].kind == .node ? (d.a.vertices[$0].outputs.first ?? "") : d.a.vertices[$0].name },
+                                     b: members.map { v in let y = d.weightChanges[cands[v]!.change].b; return d.b.vertices[y].kind == .node ? (d.b.vertices[y].outputs.first ?? "") : d.b.vertices[y].name },
+                                     detail, fields: fields)
+            c.aVertices = members + (layerNode.map { [$0] } ?? [])
+            c.bVertices = members.map { d.weightChanges[cands[$0]!.change].b }
+            for v in members { d.claimedWeights.insert(cands[v]!.change) }
+            // Depthwise convs follow their channels: a changed `group` goes with the pruning.
+            for (k, nc) in d.nodeChanges.enumerated() where nc.inputs.isEmpty && nc.attributes.allSatisfy({ $0.name == "group" }) {
+                if members.contains(where: { m in d.a.vertices[nc.a].inputs.contains { $0.vertex == m } }) { d.claimedNodes.insert(k) }
+            }
+            d.add(c)
+        }
+    }
+
+    static func load(_ bytes: [UInt8], _ offset: Int, _ size: Int) -> Int64 {
+        var v: Int64 = 0
+        for k in 0..<size { v |= Int64(bytes[offset + k]) << (8 * Int64(k)) }
+        if size == 4 { v = Int64(Int32(truncatingIfNeeded: v)) }
+        return v
+    }
+}

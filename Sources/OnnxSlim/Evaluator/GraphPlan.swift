@@ -26,25 +26,9 @@ final class GraphPlan {
         for t in graph.initializers { inits[t.name] = t }
         initializers = inits
 
-        // What each node reads: its inputs and the outer values its subgraphs use (computed once).
-        let validator = ModelValidator(fileName: "")
-        let nodeReads = graph.nodes.map { node in
-            node.inputs.filter { !$0.isEmpty } + node.subgraphs.flatMap { validator.freeNames(of: $0) }
-        }
-        let order = try Self.dependencyOrder(graph, reads: nodeReads)
-        // Names this scope owns: graph inputs and node outputs (not weights, not outer values).
-        var owned = Set(graph.inputs.map(\.name))
-        for n in graph.nodes { owned.formUnion(n.outputs) }
-        owned.subtract(graph.outputs.map(\.name))
-        var lastUse: [String: Int] = [:]
-        for (position, index) in order.enumerated() {
-            for name in nodeReads[index] { lastUse[name] = position }
-        }
-        var releases = [[String]](repeating: [], count: order.count)
-        for (name, position) in lastUse where owned.contains(name) { releases[position].append(name) }
-
+        let schedule = try GraphSchedule(graph)
         var steps: [Step] = []
-        for (position, index) in order.enumerated() {
+        for (position, index) in schedule.order.enumerated() {
             let node = graph.nodes[index]
             guard let kernel = KernelRegistry.kernel(for: node) else {
                 let domain = node.isDefaultDomain ? "" : "\(node.domain)."
@@ -52,7 +36,7 @@ final class GraphPlan {
             }
             var subplans: [String: GraphPlan] = [:]
             for a in node.attributes { if let g = a.g { subplans[a.name] = try GraphPlan(graph: g, reader: reader) } }
-            steps.append(Step(node: node, kernel: kernel, subplans: subplans, release: releases[position],
+            steps.append(Step(node: node, kernel: kernel, subplans: subplans, release: schedule.releases[position],
                               isConstant: node.opType == "Constant" && node.isDefaultDomain && node.inputs.isEmpty))
         }
         self.steps = steps
@@ -71,34 +55,6 @@ final class GraphPlan {
     func cache(_ name: String, _ value: NDArray) { lock.withLock { decoded[name] = value } }
 
     func cached(_ name: String) -> NDArray? { lock.withLock { decoded[name] } }
-
-    /// Node indices such that every node comes after the producers of its inputs (the file's order
-    /// when it already is one); `reads[k]` are the values node k reads. Values produced nowhere in
-    /// this graph come from outside.
-    static func dependencyOrder(_ graph: Graph, reads: [[String]]) throws -> [Int] {
-        var producer: [String: Int] = [:]
-        for (k, n) in graph.nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = k } }
-        var state = [UInt8](repeating: 0, count: graph.nodes.count)   // 0 new, 1 visiting, 2 done
-        var order: [Int] = []
-        order.reserveCapacity(graph.nodes.count)
-        for root in graph.nodes.indices where state[root] == 0 {
-            var stack: [(Int, Bool)] = [(root, false)]
-            while let (k, expanded) = stack.popLast() {
-                if expanded { state[k] = 2; order.append(k); continue }
-                if state[k] == 2 { continue }
-                if state[k] == 1 { throw OnnxSlimError(.badInput, "the graph has a cycle through node '\(graph.nodes[k].name)'") }
-                state[k] = 1
-                stack.append((k, true))
-                for name in reads[k].reversed() {
-                    if let p = producer[name], p != k, state[p] != 2 {
-                        if state[p] == 1 { throw OnnxSlimError(.badInput, "the graph has a cycle through node '\(graph.nodes[p].name)'") }
-                        stack.append((p, false))
-                    }
-                }
-            }
-        }
-        return order
-    }
 }
 
 /// The values alive while one graph runs, in front of the scopes of its enclosing graphs.

@@ -42,7 +42,7 @@ public enum PeakActivation {
             }
             let v = evaluated(total)
             if best == nil || v > best!.value { best = (v, total, step.record) }
-            for name in step.releases where !walk.outputNames.contains(name) {
+            for name in step.releases {
                 if let b = sizes.removeValue(forKey: name) { total = total - b }
             }
         }

@@ -104,11 +104,11 @@ public enum ShapeInference {
     /// What one graph walk produced (peak memory needs the order and the values).
     struct GraphWalk {
         var outputs: [InferredValue]
-        /// Main-graph steps in order: the values each creates and the values it reads last.
+        /// Main-graph steps in order: the values each creates and the values it reads last
+        /// (graph outputs are never released).
         var steps: [(record: Int, creates: [String], releases: [String])]
         var values: [String: InferredValue]
         var inputNames: [String]
-        var outputNames: Set<String>
     }
 
     /// State shared by the walk over a model and its subgraphs.
@@ -157,31 +157,22 @@ public enum ShapeInference {
                 if k < inputs.count, let v = inputs[k] { scope.values[info.name] = v }
                 else if scope.values[info.name] == nil { scope.values[info.name] = InferredValue(declared: info.type, name: info.name) }
             }
-            let validator = ModelValidator(fileName: "")
-            let reads = graph.nodes.map { n in n.inputs.filter { !$0.isEmpty } + n.subgraphs.flatMap { validator.freeNames(of: $0) } }
-            let order = try GraphPlan.dependencyOrder(graph, reads: reads)
-            var lastRead: [String: Int] = [:]
-            for (position, k) in order.enumerated() { for name in reads[k] { lastRead[name] = position } }
-            var releases = [[String]](repeating: [], count: order.count)
-            for (name, position) in lastRead where scope.values[name] != nil || graph.nodes.contains(where: { $0.outputs.contains(name) }) {
-                releases[position].append(name)
-            }
+            let schedule = try GraphSchedule(graph)
 
             scopes.append(scope)
             let savedDepth = self.depth
             self.depth = depth
             defer { scopes.removeLast(); self.depth = savedDepth }
             var steps: [(Int, [String], [String])] = []
-            for (position, k) in order.enumerated() {
+            for (position, k) in schedule.order.enumerated() {
                 let record = inferNode(graph.nodes[k], scope: scope, depth: depth)
-                steps.append((record, graph.nodes[k].outputs.filter { !$0.isEmpty }, releases[position]))
+                steps.append((record, graph.nodes[k].outputs.filter { !$0.isEmpty }, schedule.releases[position]))
             }
             let outputs = graph.outputs.map { info -> InferredValue in
                 scope.lookup(info.name) ?? .unknown("graph output '\(info.name)' is never produced")
             }
             return GraphWalk(outputs: outputs, steps: steps, values: scope.values,
-                             inputNames: graph.inputs.map(\.name).filter { !initializerNames.contains($0) },
-                             outputNames: Set(graph.outputs.map(\.name)))
+                             inputNames: graph.inputs.map(\.name).filter { !initializerNames.contains($0) })
         }
 
         /// Infers one node into `scope`; returns the index of its record.

@@ -89,7 +89,7 @@ final class ShapeInferenceTests: XCTestCase {
         let gaps = Dictionary(uniqueKeysWithValues: result.gaps.map { ($0.value, $0.reason) })
         XCTAssertEqual(result.outputs[0].value.description, "int64[1,?]")
         XCTAssertNotNil(gaps["nz"])
-        XCTAssertEqual(gaps["r"], "the target shape (input 1) is computed at run time")
+        XCTAssertEqual(gaps["r"], "input 1 (the target shape) is computed at run time")
         XCTAssertEqual(gaps["c"], "operator com.example.Custom is not known")
     }
 

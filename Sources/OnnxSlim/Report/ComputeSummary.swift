@@ -40,7 +40,7 @@ public struct ComputeSummary: Sendable {
             table[r.qualifiedOp] = t
         }
         byOpType = table.values.sorted {
-            let a = Self.rank($0.macs), b = Self.rank($1.macs)
+            let a = PeakActivation.representative($0.macs), b = PeakActivation.representative($1.macs)
             if a != b { return a > b }
             if $0.parameters != $1.parameters { return $0.parameters > $1.parameters }
             return $0.op < $1.op
@@ -49,13 +49,6 @@ public struct ComputeSummary: Sendable {
         self.macs = macs
         self.flops = flops
         uncountedNodes = uncounted
-    }
-
-    /// A number to sort formulas by (symbols taken as the peak estimate takes them).
-    static func rank(_ e: DimExpr) -> Int {
-        var values: [String: Int] = [:]
-        for s in e.symbols { values[s] = PeakActivation.assumedSymbolValue }
-        return e.evaluate(values) ?? 0
     }
 
     /// "1.23 G", or "85.0 M*batch*seq + 1.18 M*batch*seq^2" when symbolic.

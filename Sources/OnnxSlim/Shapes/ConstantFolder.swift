@@ -51,7 +51,9 @@ struct ConstantFolder {
 extension InferredValue {
     /// The tensor itself, when its shape and every element are known numbers.
     var array: NDArray? {
-        guard kind == .tensor, let shape, let dims = Optional(shape.compactMap(\.constant)), dims.count == shape.count else { return nil }
+        guard kind == .tensor, let shape else { return nil }
+        let dims = shape.compactMap(\.constant)
+        guard dims.count == shape.count else { return nil }
         let count = dims.reduce(1, *)
         if elemType == .bool, let ints = constantInts, ints.count == count {
             return NDArray(bools: ints.map { $0 != 0 }, shape: dims)

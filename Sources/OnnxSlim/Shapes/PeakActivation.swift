@@ -13,6 +13,14 @@ public enum PeakActivation {
 
     public static let assumedSymbolValue = 64
 
+    /// `e` with unbound symbols at `assumedSymbolValue` (0 when a size is data-dependent): what
+    /// picks the peak, and what orders formulas in reports.
+    static func representative(_ e: DimExpr, bindings: [String: Int] = [:]) -> Int {
+        var values = bindings
+        for s in e.symbols where values[s] == nil { values[s] = assumedSymbolValue }
+        return e.evaluate(values) ?? 0
+    }
+
     static func estimate(_ walk: ShapeInference.GraphWalk, records: [ShapeInference.NodeRecord],
                          bindings: [String: Int]) -> Estimate? {
         var unknown = 0
@@ -28,11 +36,6 @@ public enum PeakActivation {
             sizes[name] = b
             total += b
         }
-        func evaluated(_ e: DimExpr) -> Int {
-            var values = bindings
-            for s in e.symbols where values[s] == nil { values[s] = assumedSymbolValue }
-            return e.evaluate(values) ?? 0
-        }
         var best: (value: Int, bytes: DimExpr, at: Int)? = nil
         for step in walk.steps {
             for name in step.creates where sizes[name] == nil {
@@ -40,7 +43,7 @@ public enum PeakActivation {
                 sizes[name] = b
                 total += b
             }
-            let v = evaluated(total)
+            let v = representative(total, bindings: bindings)
             if best == nil || v > best!.value { best = (v, total, step.record) }
             for name in step.releases {
                 if let b = sizes.removeValue(forKey: name) { total = total - b }

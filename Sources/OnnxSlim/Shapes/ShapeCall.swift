@@ -63,8 +63,20 @@ public final class ShapeCall: AttributeReading {
 
     /// Integer contents required by the rule (a shape, axes, repeats…).
     public func requiredDims(_ k: Int, _ what: String) throws -> [DimExpr] {
-        guard let v = dimValues(k) else { throw gap("\(what) (input \(k)) is computed at run time") }
+        guard let v = dimValues(k) else { throw computedAtRunTime(k, what) }
         return v
+    }
+
+    /// Optional integer input `k` as numbers (axes, steps…): nil when omitted, a gap when its
+    /// values are known only at run time.
+    public func optionalInts(_ k: Int, _ what: String) throws -> [Int]? {
+        guard has(k) else { return nil }
+        guard let v = constantInts(k) else { throw computedAtRunTime(k, what) }
+        return v
+    }
+
+    private func computedAtRunTime(_ k: Int, _ what: String) -> ShapeGap {
+        gap("input \(k) (\(what)) is computed at run time")
     }
 
     /// A size known only at run time (NonZero's count, …): a fresh unknown dim.
@@ -73,7 +85,7 @@ public final class ShapeCall: AttributeReading {
     /// Infers subgraph attribute `name` with `inputs` bound to its graph inputs; outer values are visible.
     public func inferSubgraph(_ name: String, _ inputs: [InferredValue]) throws -> [InferredValue] {
         guard let g = node.attribute(name)?.g else { throw gap("attribute '\(name)' holds no graph") }
-        return try context.inferSubgraph(g, inputs: inputs, owner: node)
+        return try context.inferSubgraph(g, inputs: inputs)
     }
 
     /// A TENSOR attribute as an inferred value (with contents when small).

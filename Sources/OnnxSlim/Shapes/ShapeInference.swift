@@ -142,7 +142,7 @@ public enum ShapeInference {
         }
 
         /// Infers a subgraph of the node being inferred, in the current scope.
-        func inferSubgraph(_ g: Graph, inputs: [InferredValue], owner: Node) throws -> [InferredValue] {
+        func inferSubgraph(_ g: Graph, inputs: [InferredValue]) throws -> [InferredValue] {
             try infer(g, inputs: inputs.map { Optional($0) }, parent: scopes.last, depth: depth + 1).outputs
         }
 
@@ -216,7 +216,6 @@ public enum ShapeInference {
                 scope.values[name] = v
                 if k < outputs.count, node.isConstant, let n = v.elementCount?.constant { scope.unreadWeights[name] = n }
             }
-            if node.isConstant { records[index].parameters = 0 }
             records[index].outputs = node.outputs.map { scope.values[$0] ?? .unknown(gap ?? "") }
             records[index].gap = gap
             return index

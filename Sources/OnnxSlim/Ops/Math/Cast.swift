@@ -144,7 +144,7 @@ extension Cast {
     static func cast(_ call: ShapeCall, to type: DataType) throws -> [InferredValue] {
         let x = try call.input(0)
         var out = InferredValue.tensor(type, x.shape)
-        if ElementKind(type) == .int || type == .int64 || type == .int32 { out.values = x.values }
+        if ElementKind(type) == .int { out.values = x.values }
         return [out]
     }
 }

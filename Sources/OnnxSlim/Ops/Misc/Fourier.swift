@@ -136,7 +136,7 @@ extension Fourier {
             guard s.count >= 2 else { throw call.gap("needs a trailing complex dim") }
             let axisValue: Int
             if call.opset >= 20 {
-                axisValue = call.has(2) ? try call.constantInts(2)?.first ?? { throw call.gap("axis is computed at run time") }() : -2
+                axisValue = call.has(2) ? try call.optionalInts(2, "axis")?.first ?? { throw call.gap("axis is empty") }() : -2
             } else {
                 axisValue = call.int("axis", 1)
             }

@@ -131,15 +131,7 @@ extension Reduce {
         { call in
             let x = try call.input(0), s = try call.shape(0)
             let axesAsInput = call.opset >= (kind == .sum ? 13 : 18)
-            var axes: [Int]
-            if axesAsInput {
-                if call.has(1) {
-                    guard let a = call.constantInts(1) else { throw call.gap("axes are computed at run time") }
-                    axes = a
-                } else { axes = [] }
-            } else {
-                axes = call.ints("axes") ?? []
-            }
+            var axes = try (axesAsInput ? call.optionalInts(1, "axes") : call.ints("axes")) ?? []
             if axes.isEmpty && call.int("noop_with_empty_axes", 0) == 0 { axes = Array(s.indices) }
             let reduced = Set(try axes.map { try ShapeRules.axis($0, rank: s.count, call) })
             let keep = call.int("keepdims", 1) != 0

@@ -111,8 +111,7 @@ extension PadOp {
         } else {
             pads = try call.requiredDims(1, "pads")
         }
-        if call.has(3) {
-            guard let spec = call.constantInts(3) else { throw call.gap("axes are computed at run time") }
+        if let spec = try call.optionalInts(3, "axes") {
             let axes = try spec.map { try ShapeRules.axis($0, rank: r, call) }
             guard pads.count == 2 * axes.count else { throw call.gap("pads do not fit axes") }
             var full = [DimExpr](repeating: 0, count: 2 * r)

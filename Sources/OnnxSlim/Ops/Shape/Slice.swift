@@ -59,8 +59,8 @@ extension SliceOp {
         } else {
             starts = try call.requiredDims(1, "starts")
             ends = try call.requiredDims(2, "ends")
-            axesSpec = call.has(3) ? try call.constantInts(3) ?? { throw call.gap("axes are computed at run time") }() : nil
-            steps = call.has(4) ? try call.constantInts(4) ?? { throw call.gap("steps are computed at run time") }() : nil
+            axesSpec = try call.optionalInts(3, "axes")
+            steps = try call.optionalInts(4, "steps")
         }
         let axes = try (axesSpec ?? Array(0..<starts.count)).map { try ShapeRules.axis($0, rank: s.count, call) }
         guard ends.count == starts.count, axes.count == starts.count, steps.map({ $0.count == starts.count }) ?? true else {

@@ -41,12 +41,7 @@ enum SqueezeOp {
 
 extension SqueezeOp {
     private static func axes(_ call: ShapeCall) throws -> [Int]? {
-        if call.opset >= 13 {
-            guard call.has(1) else { return nil }
-            guard let a = call.constantInts(1) else { throw call.gap("axes are computed at run time") }
-            return a
-        }
-        return call.ints("axes")
+        try call.opset >= 13 ? call.optionalInts(1, "axes") : call.ints("axes")
     }
 
     /// Contents pass through: only the shape changes.

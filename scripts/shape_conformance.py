@@ -9,39 +9,30 @@ import argparse, json, os, shutil, subprocess, sys, tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import onnx
-from onnx import helper, numpy_helper
 
 CORPUS = "/usr/share/libonnx-testdata/data/node"
 
 
-def expected_outputs(case, model):
+def test_data(case, values, prefix):
+    """(value, its TensorProto in test_data_set_0/{prefix}_K.pb) for the K-th of `values`, when
+    that value is a tensor and the file exists."""
     data = os.path.join(case, "test_data_set_0")
-    out = {}
-    for k, o in enumerate(model.graph.output):
-        path = os.path.join(data, f"output_{k}.pb")
-        if not os.path.exists(path) or not o.type.HasField("tensor_type"):
-            continue
-        t = onnx.TensorProto()
-        with open(path, "rb") as f:
-            t.ParseFromString(f.read())
-        out[o.name] = t
+    out = []
+    for k, v in enumerate(values):
+        path = os.path.join(data, f"{prefix}_{k}.pb")
+        if os.path.exists(path) and v.type.HasField("tensor_type"):
+            out.append((v, onnx.load_tensor(path)))
     return out
+
+
+def expected_outputs(case, model):
+    return {o.name: t for o, t in test_data(case, model.graph.output, "output")}
 
 
 def test_inputs(case, model):
-    """(graph input, its TensorProto from test_data_set_0) for each tensor input of the test."""
-    data = os.path.join(case, "test_data_set_0")
+    """(graph input, its TensorProto) for each tensor input of the test."""
     inits = {i.name for i in model.graph.initializer}
-    out = []
-    for k, i in enumerate([i for i in model.graph.input if i.name not in inits]):
-        path = os.path.join(data, f"input_{k}.pb")
-        if not os.path.exists(path) or not i.type.HasField("tensor_type"):
-            continue
-        t = onnx.TensorProto()
-        with open(path, "rb") as f:
-            t.ParseFromString(f.read())
-        out.append((i, t))
-    return out
+    return test_data(case, [i for i in model.graph.input if i.name not in inits], "input")
 
 
 DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 8: "string",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -119,6 +120,41 @@ def _subgraphs_of(node: onnx.NodeProto):
             yield from iter_graphs(a.g)
         for g in a.graphs:
             yield from iter_graphs(g)
+
+
+def renamed_shuffled(src: str, dst: str, seed: int = 0) -> str:
+    """A copy of `src` with every node and value (inputs, outputs, initializers, intermediates,
+    value_info, in subgraphs too) renamed consistently and the nodes of every graph shuffled: what
+    `diff` must report as no change (tests and scripts/bench/bench_diff.py). Returns the path
+    written (next to `src` when its weights are external, so their references stay valid)."""
+    m = onnx.load(src, load_external_data=False)
+    rng = random.Random(seed)
+    names: dict[str, str] = {}
+
+    def new(name: str) -> str:
+        if not name:
+            return name
+        if name not in names:
+            names[name] = f"v{len(names)}_{rng.randrange(1 << 30):x}"
+        return names[name]
+
+    for g in iter_graphs(m.graph):
+        for vi in list(g.input) + list(g.output) + list(g.value_info):
+            vi.name = new(vi.name)
+        for t in g.initializer:
+            t.name = new(t.name)
+        for n in g.node:
+            n.name = f"n{rng.randrange(1 << 40):x}"
+            n.input[:] = [new(x) for x in n.input]
+            n.output[:] = [new(x) for x in n.output]
+        nodes = list(g.node)
+        rng.shuffle(nodes)
+        del g.node[:]
+        g.node.extend(nodes)
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in m.graph.initializer):
+        dst = os.path.join(os.path.dirname(src), os.path.basename(dst))
+    onnx.save(m, dst)
+    return dst
 
 
 _CONSTANT_SCALARS = {"value_float", "value_int", "value_string"}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import sys
 import time
@@ -26,7 +25,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from slim_helpers import REPO, TESTDATA, iter_graphs, list_testdata_models
+from slim_helpers import REPO, TESTDATA, iter_graphs, list_testdata_models, renamed_shuffled
 
 sys.path.insert(0, os.path.join(REPO, "scripts", "models"))
 
@@ -76,44 +75,6 @@ def bert_quantized(bert, slim_bin):
         assert proc.returncode == 0, proc.stderr
         out[key] = path
     return out
-
-
-def renamed_shuffled(src: str, dst: str, seed: int = 0, rename_io: bool = True) -> None:
-    """Every node and value (inputs, outputs, initializers, intermediates, value_info, in
-    subgraphs too) renamed consistently, and the nodes of every graph shuffled."""
-    m = onnx.load(src, load_external_data=False)
-    rng = random.Random(seed)
-    names: dict[str, str] = {}
-    keep = set()
-    if not rename_io:
-        keep = {v.name for v in m.graph.input} | {v.name for v in m.graph.output}
-
-    def new(name: str) -> str:
-        if not name or name in keep:
-            return name
-        if name not in names:
-            names[name] = f"v{len(names)}_{rng.randrange(1 << 30):x}"
-        return names[name]
-
-    for g in iter_graphs(m.graph):
-        for vi in list(g.input) + list(g.output) + list(g.value_info):
-            vi.name = new(vi.name)
-        for t in g.initializer:
-            t.name = new(t.name)
-        for n in g.node:
-            n.name = f"n{rng.randrange(1 << 40):x}"
-            n.input[:] = [new(x) for x in n.input]
-            n.output[:] = [new(x) for x in n.output]
-        nodes = list(g.node)
-        rng.shuffle(nodes)
-        del g.node[:]
-        g.node.extend(nodes)
-    folder = os.path.dirname(src)
-    if any(t.data_location == TensorProto.EXTERNAL for t in m.graph.initializer):
-        # keep the external references valid: write next to the original
-        dst = os.path.join(folder, os.path.basename(dst))
-    onnx.save(m, dst)
-    return dst
 
 
 # --------------------------------------------------------------------------

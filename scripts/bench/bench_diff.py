@@ -18,7 +18,6 @@ Usage: python bench_diff.py [--bin PATH] [--workdir DIR] [--runs N]
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_io import ensure_bert  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "Tests", "integration"))
+from slim_helpers import renamed_shuffled  # noqa: E402
 
 PEER = r"""
 import sys, time, onnx
@@ -48,34 +49,6 @@ wb = {t.name: (t.data_type, tuple(t.dims)) for t in b.graph.initializer}
 wchanged = [k for k in wa if k in wb and wa[k] != wb[k]]
 print(time.perf_counter() - t0, len(added), len(removed), len(changed), len(wchanged))
 """
-
-
-def renamed_shuffled(src, dst, seed=0):
-    m = onnx.load(src)
-    rng = random.Random(seed)
-    names = {}
-
-    def new(name):
-        if not name:
-            return name
-        if name not in names:
-            names[name] = f"v{len(names)}_{rng.randrange(1 << 30):x}"
-        return names[name]
-
-    g = m.graph
-    for vi in list(g.input) + list(g.output) + list(g.value_info):
-        vi.name = new(vi.name)
-    for t in g.initializer:
-        t.name = new(t.name)
-    for n in g.node:
-        n.name = f"n{rng.randrange(1 << 40):x}"
-        n.input[:] = [new(x) for x in n.input]
-        n.output[:] = [new(x) for x in n.output]
-    nodes = list(g.node)
-    rng.shuffle(nodes)
-    del g.node[:]
-    g.node.extend(nodes)
-    onnx.save(m, dst)
 
 
 def wall(argv):

@@ -230,11 +230,6 @@ public struct DiffGraph {
     /// True for a weight or a Constant node (a vertex holding a tensor and computing nothing).
     public func holdsTensor(_ v: Int) -> Bool { vertices[v].tensor != nil }
 
-    /// "float32[256,1024]".
-    public static func describe(_ t: Tensor) -> String {
-        "\(t.dataType)[\(t.dims.map(String.init).joined(separator: ","))]"
-    }
-
     /// The vertex a value is read through, skipping Identity/Cast/Reshape/Transpose/Unsqueeze.
     public func resolveThroughViews(_ s: Source) -> Int? {
         var cur = s

@@ -159,8 +159,8 @@ public enum DiffHTML {
             let top: String, bottom: String
             switch vx.kind {
             case .input: top = "input"; bottom = vx.name
-            case .weight: top = vx.tensor.map(DiffGraph.describe) ?? "weight"; bottom = vx.name
-            case .node: top = vx.tensor != nil ? "Constant " + DiffGraph.describe(vx.tensor!) : vx.op; bottom = g.label(v)
+            case .weight: top = vx.tensor.map(GraphText.tensorType) ?? "weight"; bottom = vx.name
+            case .node: top = vx.tensor != nil ? "Constant " + GraphText.tensorType(vx.tensor!) : vx.op; bottom = g.label(v)
             }
             let tip = "\(top)\n\(g.label(v))" + (kinds[v].map { "\n\($0.rawValue)" } ?? "")
             s += "<g class=\"v\"><title>\(escape(tip))</title><rect x=\"\(x)\" y=\"\(y)\" width=\"\(w)\" height=\"\(h)\" rx=\"\(vx.kind == .node ? 6 : 0)\" fill=\"\(fill)\"/>"

@@ -144,12 +144,10 @@ public final class GraphDiffer {
         }
     }
 
+    /// An attribute's value as GraphText writes it; subgraphs are compared on their own, so
+    /// they are only named here.
     static func describe(_ a: Attribute) -> String {
-        switch a.type {
-        case .tensor: return a.t.map(DiffGraph.describe) ?? "tensor"
-        case .graph, .graphs: return "graph"
-        default: return GraphText.value(a, indent: "")
-        }
+        a.type == .graph || a.type == .graphs ? "graph" : GraphText.value(a, indent: "")
     }
 
     // MARK: regions
@@ -231,7 +229,7 @@ public final class GraphDiffer {
                     c.aVertices = [v]
                     add(c)
                 case .weight:
-                    var c = ModelDiff.Change(.weightRemoved, a: [x.name], "\(x.name) \(x.tensor.map(DiffGraph.describe) ?? "")")
+                    var c = ModelDiff.Change(.weightRemoved, a: [x.name], "\(x.name) \(x.tensor.map(GraphText.tensorType) ?? "")")
                     c.aVertices = [v]
                     add(c)
                 case .input: break
@@ -246,7 +244,7 @@ public final class GraphDiffer {
                     c.bVertices = [v]
                     add(c)
                 case .weight:
-                    var c = ModelDiff.Change(.weightAdded, b: [x.name], "\(x.name) \(x.tensor.map(DiffGraph.describe) ?? "")")
+                    var c = ModelDiff.Change(.weightAdded, b: [x.name], "\(x.name) \(x.tensor.map(GraphText.tensorType) ?? "")")
                     c.bVertices = [v]
                     add(c)
                 case .input: break
@@ -265,7 +263,7 @@ public final class GraphDiffer {
             let na = a.vertices[w.a].kind == .node ? a.vertices[w.a].outputs.first ?? a.label(w.a) : a.vertices[w.a].name
             let nb = b.vertices[w.b].kind == .node ? b.vertices[w.b].outputs.first ?? b.label(w.b) : b.vertices[w.b].name
             var c = ModelDiff.Change(.weightChanged, a: [na], b: [nb], "\(na): " + what.joined(separator: ", "))
-            c.fields = [("type_a", .string(DiffGraph.describe(w.ta))), ("type_b", .string(DiffGraph.describe(w.tb))),
+            c.fields = [("type_a", .string(GraphText.tensorType(w.ta))), ("type_b", .string(GraphText.tensorType(w.tb))),
                         ("bytes_a", .int(w.ta.dataByteCount)), ("bytes_b", .int(w.tb.dataByteCount))]
             if let st = w.stats { c.fields += [("max_abs_diff", st.json.field("max_abs_diff")), ("relative_l2", st.json.field("relative_l2"))] }
             c.aVertices = [w.a]; c.bVertices = [w.b]

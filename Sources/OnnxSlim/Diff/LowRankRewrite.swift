@@ -70,7 +70,7 @@ enum LowRankRewrite {
         let before = (tw.elementCount ?? 0), after = (tu.elementCount ?? 0) + (tv.elementCount ?? 0)
         let layer = d.a.consumers[x].first?.first.map { d.a.label($0.vertex) } ?? d.a.vertices[x].name
         var c = ModelDiff.Change(.lowRank, a: [d.a.vertices[x].name], b: [d.b.vertices[u].name, d.b.vertices[v].name],
-                                 "\(layer): \(DiffGraph.describe(tw)) factored into \(DiffGraph.describe(tu)) · \(DiffGraph.describe(tv)), rank \(k) (\(Formatting.count(before)) → \(Formatting.count(after)) parameters)",
+                                 "\(layer): \(GraphText.tensorType(tw)) factored into \(GraphText.tensorType(tu)) · \(GraphText.tensorType(tv)), rank \(k) (\(Formatting.count(before)) → \(Formatting.count(after)) parameters)",
                                  fields: [("rank", .int(Int(k))), ("node", .string(layer)),
                                           ("shape", .array(tw.dims.map { .int(Int($0)) })),
                                           ("parameters_a", .int(before)), ("parameters_b", .int(after))])

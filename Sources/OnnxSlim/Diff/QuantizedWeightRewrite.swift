@@ -45,7 +45,7 @@ enum QuantizedWeightRewrite {
             // Float weights of A that no quantized weight stands for (beyond tiny constants) are
             // reported on their own: the quantizer does not drop weights.
             for x in aFloat where !paired.contains(x) && (d.a.vertices[x].tensor!.elementCount ?? 0) >= 16 {
-                var c = ModelDiff.Change(.weightRemoved, a: [d.a.vertices[x].name], "\(d.a.label(x)) \(DiffGraph.describe(d.a.vertices[x].tensor!))")
+                var c = ModelDiff.Change(.weightRemoved, a: [d.a.vertices[x].name], "\(d.a.label(x)) \(GraphText.tensorType(d.a.vertices[x].tensor!))")
                 c.aVertices = [x]
                 d.add(c)
             }
@@ -53,7 +53,7 @@ enum QuantizedWeightRewrite {
             // large as a paired one that stands for nothing in A is reported.
             let largest = pairs.map { d.b.vertices[$0.1].tensor!.elementCount ?? 0 }.max() ?? 0
             for y in free where 2 * (d.b.vertices[y].tensor!.elementCount ?? 0) >= largest {
-                var c = ModelDiff.Change(.weightAdded, b: [d.b.vertices[y].name], "\(d.b.label(y)) \(DiffGraph.describe(d.b.vertices[y].tensor!))")
+                var c = ModelDiff.Change(.weightAdded, b: [d.b.vertices[y].name], "\(d.b.label(y)) \(GraphText.tensorType(d.b.vertices[y].tensor!))")
                 c.bVertices = [y]
                 d.add(c)
             }
@@ -127,7 +127,7 @@ enum QuantizedWeightRewrite {
         }
         let dtype = packed && tb.dataType == .uint8 ? "4-bit (packed in uint8)" : tb.dataType.description
         let consumerA = d.a.consumers[x].first?.first.map { d.a.label($0.vertex) }
-        var detail = "\(d.a.vertices[x].name) \(DiffGraph.describe(ta)) → \(dtype)"
+        var detail = "\(d.a.vertices[x].name) \(GraphText.tensorType(ta)) → \(dtype)"
         detail += ", \(granularity)\(asymmetric ? ", asymmetric" : ""), \(form)"
         fields = [("dtype", .string(packed && tb.dataType == .uint8 ? "4-bit" : tb.dataType.description)),
                   ("granularity", .string(granularity.hasPrefix("blocks") ? "block" : granularity.hasPrefix("per-channel") ? "per-channel" : "per-tensor")),

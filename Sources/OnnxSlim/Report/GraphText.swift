@@ -12,10 +12,15 @@ public enum GraphText {
         let sig = { (vs: [ValueInfo]) in vs.map { "\($0.name): \(ModelSummary.describe($0.type))" }.joined(separator: ", ") }
         lines.append("\(indent)graph \(graph.name.isEmpty ? "_" : graph.name) (\(sig(graph.inputs))) -> (\(sig(graph.outputs)))")
         for t in graph.initializers {
-            lines.append("\(indent)  \(t.name): \(t.dataType)[\(t.dims.map(String.init).joined(separator: ","))]")
+            lines.append("\(indent)  \(t.name): \(tensorType(t))")
         }
         for n in graph.nodes { lines.append(indent + "  " + text(n, indent: indent + "  ")) }
         return lines.joined(separator: "\n")
+    }
+
+    /// "float32[256,1024]".
+    public static func tensorType(_ t: Tensor) -> String {
+        "\(t.dataType)[\(t.dims.map(String.init).joined(separator: ","))]"
     }
 
     public static func text(_ n: Node, indent: String = "") -> String {
@@ -34,7 +39,7 @@ public enum GraphText {
         case .string: return "\"\(a.stringValue)\""
         case .ints: return "[" + a.ints.map(String.init).joined(separator: ", ") + "]"
         case .floats: return "[" + a.floats.map { String($0) }.joined(separator: ", ") + "]"
-        case .tensor: return a.t.map { "\($0.dataType)[\($0.dims.map(String.init).joined(separator: ","))]" } ?? "tensor"
+        case .tensor: return a.t.map(tensorType) ?? "tensor"
         case .graph: return a.g.map { "\n" + text($0, indent: indent + "    ") } ?? "graph"
         default: return a.type.description
         }

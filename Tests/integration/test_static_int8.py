@@ -146,9 +146,10 @@ def test_quantize_sensitive_also_quantizes_attention_probabilities(slim, tmp_pat
 def test_static_qdq_on_testdata_models(slim, tmp_path, name, extra):
     src = os.path.join(TESTDATA, f"{name}.onnx")
     out = str(tmp_path / "static.onnx")
-    proc = slim(src, out, "--quantize", "int8", "--int8-mode", "static", "--calibration-samples", "8", *extra)
+    proc = slim(src, out, "--quantize", "int8", "--int8-mode", "static", "--calibration-generated",
+                "--calibration-samples", "8", *extra)
     assert proc.returncode == 0, describe_run(proc)
-    assert "8 generated samples (seed 0)" in proc.stdout, proc.stdout
+    assert "8 generated samples (seed 0; random inputs, not real data" in proc.stdout, proc.stdout
     model = checked(out)
     assert quantized_activations(model), "no activation was quantized"
     ref = onnx.load(src, load_external_data=False)
@@ -164,3 +165,40 @@ def test_missing_calibration_folder_is_refused_cleanly(slim, tmp_path):
     assert proc.returncode != 0
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not out.exists()
+
+
+def test_static_without_calibration_data_stops_with_one_line(slim, tmp_path):
+    """Random calibration ruins trained models: static int8 asks for real samples (or an opt-in)."""
+    src = os.path.join(TESTDATA, "tiny_mlp.onnx")
+    out = tmp_path / "static.onnx"
+    proc = slim(src, out, "--quantize", "int8", "--int8-mode", "static")
+    assert proc.returncode == 1, describe_run(proc)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--calibration DIR" in lines[0] and "--calibration-generated" in lines[0], proc.stderr
+    assert not out.exists()
+
+
+def test_failure_on_generated_inputs_names_them_and_the_options(slim, tmp_path):
+    """A model that only runs at real dims fails on generated ones with what it was run on."""
+    src = str(tmp_path / "concat.onnx")
+    # Concat of x [1, 4, h, w] with a constant [1, 4, 2, 2]: generated h = w = 1 cannot concatenate.
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4, "h", "w"])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    c = onnx.numpy_helper.from_array(np.ones((1, 4, 2, 2), np.float32), "c")
+    w = onnx.numpy_helper.from_array(np.ones((8, 8, 1, 1), np.float32), "w")
+    graph = onnx.helper.make_graph([
+        onnx.helper.make_node("Concat", ["x", "c"], ["cat"], axis=1),
+        onnx.helper.make_node("Conv", ["cat", "w"], ["y"]),
+    ], "g", [x], [y], [c, w])
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), src)
+    out = tmp_path / "static.onnx"
+    proc = slim(src, out, "--quantize", "int8", "--int8-mode", "static", "--calibration-generated",
+                "--min-elements", "1")
+    assert proc.returncode == 2, describe_run(proc)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "x float32[1,4,1,1]" in lines[0] and "--dim" in lines[0] and "--calibration DIR" in lines[0], lines[0]
+    assert not out.exists()
+    proc = slim(src, out, "--quantize", "int8", "--int8-mode", "static", "--calibration-generated",
+                "--min-elements", "1", "--dim", "h=2", "--dim", "w=2")
+    assert proc.returncode == 0, describe_run(proc)

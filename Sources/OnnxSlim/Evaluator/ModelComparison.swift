@@ -27,8 +27,9 @@ public struct ModelComparison {
     public func compare(samples: [ModelInputs]) throws -> [OutputAgreement] {
         var acc: [Accumulator] = []
         for sample in samples {
-            let a = try original.run(sample.values)
-            let b = try converted.run(Self.adapt(sample.values, to: converted.model))
+            let (a, b) = try sample.explainingFailures(hint: "--inputs DIR") {
+                (try original.run(sample.values), try converted.run(Self.adapt(sample.values, to: converted.model)))
+            }
             if acc.isEmpty { acc = a.map { Accumulator(name: $0.name) } }
             for (k, out) in a.enumerated() {
                 // Outputs are matched by name, else by position.

@@ -10,13 +10,16 @@ import Glibc
 /// naming) feeds the K-th input that has no initializer; `output_K` files (expected outputs in
 /// that layout) are skipped.
 ///
-/// Generation rule: symbolic dims take their `--dim name=value`, else 1; unknown dims are 1.
+/// Generation rule: symbolic dims take their `--dim name=value`, else 1; unknown dims (no value,
+/// or a negative one as Paddle writes them) are 1.
 /// Floats are standard normal; integers that index a Gather table are uniform over its rows,
 /// inputs named like a mask are all ones, other integers are uniform in 0..<2; bools are fair coins.
 public struct ModelInputs {
     public var values: [String: Value] = [:]
     /// What generation decided (dims defaulted, ranges chosen), for the report.
     public var notes: [String] = []
+    /// Inputs that were generated rather than read, in graph order.
+    public var generated: [String] = []
 
     public init() {}
 
@@ -62,14 +65,21 @@ public struct ModelInputs {
             var shape: [Int] = []
             for d in tt.shape?.dims ?? [] {
                 switch d.value {
-                case .value(let v): shape.append(Int(v))
+                // Paddle writes unknown dims as dim_value -1: a negative value is unknown.
+                case .value(let v) where v >= 0: shape.append(Int(v))
                 case .param(let p):
                     if let v = dims[p] { shape.append(v) } else { shape.append(1); defaulted.insert(p) }
-                case .unknown: shape.append(1); defaulted.insert("?")
+                case .value, .unknown: shape.append(1); defaulted.insert("?")
                 }
             }
             var rng = SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
-            let n = shape.reduce(1, *)
+            let (n, overflow) = shape.reduce((1, false)) { acc, d in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+                return (p, acc.1 || o)
+            }
+            guard !overflow, n <= 1 << 31 else {
+                throw OnnxSlimError(.badInput, "cannot generate input '\(info.name)': shape \(shape) has too many elements")
+            }
             let type = tt.elemType
             let value: NDArray
             switch ElementKind(type) {
@@ -91,11 +101,22 @@ public struct ModelInputs {
                 throw OnnxSlimError(.badInput, "cannot generate string input '\(info.name)'; give it with --inputs")
             }
             result.values[info.name] = .tensor(value)
+            result.generated.append(info.name)
         }
         for name in defaulted.sorted() {
             result.notes.append(name == "?" ? "unnamed dims set to 1" : "dim '\(name)' set to 1 (use --dim \(name)=N)")
         }
         return result
+    }
+
+    /// The generated inputs with their types and dims (`x float32[1,3,1,1]`), for error messages
+    /// that must say what the model was run on; nil when nothing was generated.
+    public var generatedDescription: String? {
+        guard !generated.isEmpty else { return nil }
+        return generated.map { name -> String in
+            guard case .tensor(let t)? = values[name] else { return name }
+            return "\(name) \(t.dataType)[\(t.shape.map(String.init).joined(separator: ","))]"
+        }.joined(separator: ", ")
     }
 
     /// Graph inputs used (directly or through Cast/Reshape/Unsqueeze/Squeeze/Flatten) as Gather
@@ -150,5 +171,18 @@ public struct SplitMix64: RandomNumberGenerator {
     public mutating func normal() -> Float {
         let u1 = max(uniform(), 0x1p-24), u2 = uniform()
         return (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
+    }
+}
+
+extension ModelInputs {
+    /// Runs `body` on this sample; an error it throws gets what the model was run on appended when
+    /// inputs were generated, since generated dims (1 for every symbol) are the usual cause of a
+    /// real model failing ("shapes do not concatenate"). `hint` names the option for real samples.
+    public func explainingFailures<T>(hint: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
+            guard let generated = generatedDescription else { throw error }
+            let kind = (error as? OnnxSlimError)?.kind ?? .badInput
+            throw OnnxSlimError(kind, "\(error) (on generated inputs \(generated); set symbolic dims with --dim name=N or give real samples with \(hint))")
+        }
     }
 }

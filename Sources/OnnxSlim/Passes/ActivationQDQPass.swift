@@ -93,7 +93,7 @@ public struct ActivationQDQPass: ModelPass {
         }
         let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.count, model: model,
                                               dims: calibration.dims, seed: calibration.seed)
-        for s in samples { _ = try evaluator.run(s.values) }
+        for s in samples { _ = try s.explainingFailures(hint: "--calibration DIR") { try evaluator.run(s.values) } }
         // Graph inputs are observed too (the evaluator reports node outputs only).
         for info in graph.inputs where names.contains(info.name) {
             for s in samples { if case .tensor(let t)? = s.values[info.name] { ranges.observe(info.name, t); types[info.name] = t.dataType } }
@@ -140,7 +140,7 @@ public struct ActivationQDQPass: ModelPass {
         graph.nodes = nodes
         model.mainGraph = graph
         let source = calibration.folder.map { "\(samples.count) samples from \($0)" }
-            ?? "\(samples.count) generated samples (seed \(calibration.seed))"
+            ?? "\(samples.count) generated samples (seed \(calibration.seed); random inputs, not real data: ranges may not match deployment)"
         return PassOutcome(name: name, changed: quantized > 0,
                            summary: ["\(quantized) activations → uint8 QDQ (\(calibration.method.rawValue), \(source))"],
                            skipped: skipped.map { ($0.key, $0.value) }.sorted { $0.reason < $1.reason })

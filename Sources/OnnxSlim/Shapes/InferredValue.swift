@@ -79,15 +79,17 @@ public struct InferredValue: Sendable, CustomStringConvertible {
     }
 
     /// The declared ONNX type as an inferred value: dim_params become symbols, dims with neither
-    /// value nor name become symbols named after the value (`input_1`), so formulas can name them.
+    /// value nor name (or a negative value) become symbols named after the value (`input_1`), so
+    /// formulas can name them.
     public init(declared type: TypeProto?, name: String) {
         func tensor(_ t: TensorType) -> (DataType, [DimExpr]?) {
             let dims = t.shape.map { shape in
                 shape.dims.enumerated().map { k, d -> DimExpr in
                     switch d.value {
-                    case .value(let v): return DimExpr(Int(v))
+                    // Paddle writes unknown dims as dim_value -1: a negative value is unknown.
+                    case .value(let v) where v >= 0: return DimExpr(Int(v))
                     case .param(let p): return .symbol(p)
-                    case .unknown: return .symbol("\(name)_\(k)")
+                    case .value, .unknown: return .symbol("\(name)_\(k)")
                     }
                 }
             }

@@ -141,7 +141,7 @@ enum FlowValues {
     static func empty(declared: TypeProto?, extraAxis zeroAt: Int) -> NDArray {
         var dims: [Int] = []
         if case .tensor(let t)? = declared?.value, let shape = t.shape {
-            dims = shape.dims.map { if case .value(let v) = $0.value { return Int(v) } else { return 0 } }
+            dims = shape.dims.map { if case .value(let v) = $0.value, v > 0 { return Int(v) } else { return 0 } }
         }
         dims.insert(0, at: min(max(zeroAt, 0), dims.count))
         return .zeros(elementType(declared) ?? .float, shape: dims)

@@ -12,6 +12,9 @@ struct QuantizationOptions: ParsableArguments {
     @Option(help: "Form of 8-bit weights: auto (per op type, measured fastest in onnxruntime), weight-only (DequantizeLinear), dynamic (integer MatMul), folded (Cast·Mul, folded at load).")
     var int8Mode: Int8ModeArgument = .auto
 
+    @Flag(help: "int8 weights that integer kernels multiply (dynamic and static forms) use all 8 bits (-127..127) instead of 7 (-64..64). Exact only on CPUs with VNNI or on ARM: x86 CPUs without VNNI saturate int16 pair sums and lose accuracy.")
+    var int8FullRange = false
+
     @Flag(help: "One scale per tensor instead of per output channel (8-bit, fp8).")
     var perTensor = false
 
@@ -41,13 +44,16 @@ struct QuantizationOptions: ParsableArguments {
         guard calibrationSamples >= 1 else { throw ValidationError("--calibration-samples must be at least 1") }
     }
 
-    @Option(help: "Calibration samples for --int8-mode static: a folder of tensors (.npy/.pb named after graph inputs) or of sample folders. Without it, samples are generated (--calibration-samples).")
+    @Option(help: "Calibration samples for --int8-mode static: a folder of tensors (.npy/.pb named after graph inputs) or of sample folders.")
     var calibration: String?
+
+    @Flag(help: "With --int8-mode static and no --calibration: calibrate on generated random inputs (--calibration-samples of them). Ranges from random inputs rarely match real data; the report says so.")
+    var calibrationGenerated = false
 
     @Option(help: "How activation ranges are calibrated: minmax, percentile (99.99%) or entropy.")
     var calibrationMethod: ActivationRanges.Method = .minmax
 
-    @Option(help: "Generated calibration samples when --calibration is not given.")
+    @Option(help: "Generated calibration samples, with --calibration-generated.")
     var calibrationSamples: Int = 32
 
     @Flag(help: "With --int8-mode static, also quantize activations left float by default (Softmax outputs).")
@@ -83,10 +89,20 @@ struct QuantizationOptions: ParsableArguments {
             throw OnnxSlimError.usage("--int8-mode static needs --quantize int8 or uint8")
         }
         options.int8Mode = isStatic ? .weightOnly : int8Mode.mode
+        options.dequantizedFeedIntegerKernels = isStatic
+        options.fullRangeIntegerKernels = int8FullRange
         let pass = QuantizeWeightsPass(options)
         var passes: [any ModelPass] = []
         let needed = max(try pass.requiredOpset(model), opset ?? 0, isStatic ? 13 : 0)
         if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
+        if isStatic && self.calibration == nil && !calibrationGenerated {
+            // Ranges from random inputs ruin trained models (a sentence encoder's embedding cosine
+            // falls to 0.79) and symbolic dims of 1 break real ones: real samples or an explicit opt-in.
+            throw OnnxSlimError.usage("--int8-mode static needs real calibration samples: --calibration DIR (a folder of NAME.npy/.pb tensors per graph input, or of one sub-folder per sample); --calibration-generated calibrates on random inputs instead")
+        }
+        if isStatic && self.calibration != nil && calibrationGenerated {
+            throw OnnxSlimError.usage("--calibration-generated and --calibration exclude each other")
+        }
         if isStatic {
             var calibration = ActivationQDQPass.Calibration()
             calibration.folder = self.calibration
@@ -98,8 +114,8 @@ struct QuantizationOptions: ParsableArguments {
             activations.quantizeSensitive = quantizeSensitive
             activations.isExcluded = pass.isExcluded
             passes.append(activations)
-        } else if self.calibration != nil {
-            throw OnnxSlimError.usage("--calibration is used by --int8-mode static")
+        } else if self.calibration != nil || calibrationGenerated {
+            throw OnnxSlimError.usage("--calibration and --calibration-generated are used by --int8-mode static")
         }
         passes.append(pass)
         if !keepFloat32 {

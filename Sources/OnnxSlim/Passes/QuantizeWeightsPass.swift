@@ -29,6 +29,12 @@ public struct QuantizeWeightsPass: ModelPass {
         public var minElements = 16
         /// The graph form of 8-bit weights.
         public var int8Mode = Int8Mode.auto
+        /// Weights in DequantizeLinear form will meet quantized activations (static QDQ), which
+        /// onnxruntime fuses into integer kernels: they get the narrowed codes as the dynamic form.
+        public var dequantizedFeedIntegerKernels = false
+        /// int8 weights of integer-kernel forms use all of −127…127 instead of −64…64: exact only
+        /// on CPUs with VNNI (or ARM); x86 CPUs without it saturate (`QuantFormat.integerKernelMaxCode`).
+        public var fullRangeIntegerKernels = false
 
         public init(format: QuantFormat) { self.format = format }
     }
@@ -79,6 +85,8 @@ public struct QuantizeWeightsPass: ModelPass {
         var primaryOp: String
         /// For Gemm with transB = 1 in dynamic form: the weight is stored transposed ([K, N]).
         var transposeForDynamic = false
+        /// Narrowed integer codes (int8 weights that integer kernels multiply), else nil.
+        var maxCode: Int? = nil
     }
 
     struct Plan {
@@ -191,9 +199,12 @@ public struct QuantizeWeightsPass: ModelPass {
             }
             if def.tensor.dataType != .float { required = max(required, 19) }   // float16/bfloat16 scales
             if !lookups.isEmpty { required = max(required, lookupOpset(layout, current: opset)) }
+            let integerKernel = form == .dynamic || (form == .dequantize && options.dequantizedFeedIntegerKernels)
+            let maxCode = integerKernel && options.format == .int8 && !options.fullRangeIntegerKernels
+                ? QuantFormat.integerKernelMaxCode : nil
             plan.decisions.append(Decision(key: key, definition: def, layout: layout, form: form, lookupUses: lookups, dynamicUses: dynamicUses,
                                            needsFullDequantize: needsFull, opset: required, primaryOp: op,
-                                           transposeForDynamic: transposed))
+                                           transposeForDynamic: transposed, maxCode: maxCode))
             plan.requiredOpset = max(plan.requiredOpset, required)
         }
 
@@ -328,6 +339,10 @@ public struct QuantizeWeightsPass: ModelPass {
                 .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             summary.append("\(plan.decisions.count) weights (\(byOp)), \(Formatting.bytes(rewriter.bytesBefore)) → \(Formatting.bytes(rewriter.bytesAfter))")
             if rewriter.lookups > 0 { summary.append("\(rewriter.lookups) embedding lookups dequantize only gathered rows") }
+            let narrowed = plan.decisions.filter { $0.maxCode != nil }.count
+            if narrowed > 0 {
+                summary.append("\(narrowed) weights feeding integer kernels use codes −\(QuantFormat.integerKernelMaxCode)…\(QuantFormat.integerKernelMaxCode) (exact on x86 CPUs without VNNI; --int8-full-range for all 8 bits)")
+            }
             summary += plan.notes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         }
         let skipped = plan.skipped.sorted { $0.value > $1.value }.map { (reason: $0.key, count: $0.value) }

@@ -41,7 +41,7 @@ struct QuantizedWeightWriter {
            let bytes = try TensorValues.rawBytes(original, reader: reader), bytes.count == count * 4 {
             // Streamed from the file in chunks: no full float copy of the weight.
             return try WeightQuantizer.quantize(FloatSource.raw(bytes, count: count), dims: dims, format: options.format,
-                                                layout: decision.layout, symmetric: options.symmetric)
+                                                layout: decision.layout, symmetric: options.symmetric, maxCode: decision.maxCode)
         }
         var values = try TensorValues.floats(original, reader: reader)
         if decision.transposeForDynamic {
@@ -50,7 +50,8 @@ struct QuantizedWeightWriter {
             dims = [dims[1], dims[0]]
         }
         return values.withUnsafeBufferPointer {
-            WeightQuantizer.quantize($0, dims: dims, format: options.format, layout: decision.layout, symmetric: options.symmetric)
+            WeightQuantizer.quantize($0, dims: dims, format: options.format, layout: decision.layout, symmetric: options.symmetric,
+                                     maxCode: decision.maxCode)
         }
     }
 

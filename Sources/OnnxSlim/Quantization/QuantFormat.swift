@@ -44,6 +44,15 @@ public enum QuantFormat: String, CaseIterable, Sendable {
         }
     }
 
+    /// Largest int8 weight code where integer kernels multiply weights with uint8 activations
+    /// (MatMulInteger after DynamicQuantizeLinear, static QDQ fused into QLinearMatMul/QLinearConv).
+    /// x86 CPUs without VNNI (AVX2, AVX-512 before Cascade Lake) sum pairs of u8·s8 products in
+    /// int16 with saturation (vpmaddubsw): exact only while 2·255·|q| ≤ 32767, so |q| ≤ 64 —
+    /// 7-bit weights, as onnxruntime's `reduce_range`. With VNNI the products are summed in int32
+    /// and the narrower codes cost no speed; uint8 weights take the u8·u8 kernel, which widens
+    /// to int16 first and is exact everywhere (but 3x slower with VNNI).
+    public static let integerKernelMaxCode = 64
+
     /// Lowest opset whose DequantizeLinear takes this element type.
     public var minimumOpset: Int64 {
         switch self {

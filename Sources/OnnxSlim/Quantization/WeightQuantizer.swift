@@ -19,18 +19,22 @@ public struct QuantizedTensor: Sendable {
 
 public enum WeightQuantizer {
     /// Quantizes `values` of shape `dims`.
+    /// `maxCode` narrows 8-bit integer codes to −maxCode…maxCode (see `QuantFormat.integerKernelMaxCode`).
     public static func quantize(_ values: UnsafeBufferPointer<Float>, dims: [Int], format: QuantFormat,
-                                layout: QuantLayout, symmetric: Bool = true) -> QuantizedTensor {
+                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil) -> QuantizedTensor {
         let base = values.baseAddress ?? UnsafePointer(bitPattern: 16)!
         let source = FloatSource(count: values.count, chunk: max(values.count, 1)) { range, _ in base + range.lowerBound }
-        return try! quantize(source, dims: dims, format: format, layout: layout, symmetric: symmetric)
+        return try! quantize(source, dims: dims, format: format, layout: layout, symmetric: symmetric, maxCode: maxCode)
     }
 
     /// Quantizes values read from `source` chunk by chunk (two passes: ranges, then codes), so a
     /// weight never has to be in memory as floats all at once.
     public static func quantize(_ source: FloatSource, dims: [Int], format: QuantFormat,
-                                layout: QuantLayout, symmetric: Bool = true) throws -> QuantizedTensor {
+                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil) throws -> QuantizedTensor {
         let count = source.count
+        let narrow = format == .int8 ? maxCode : nil
+        let codeRange = narrow.map { (min: -$0, max: $0) } ?? format.range
+        let symmetricMax = narrow.map(Float.init) ?? format.symmetricMax
         let (segments, groups) = QuantSegment.segments(dims: dims, layout: layout)
         var scaleDims: [Int] = []
         if let axis = layout.axis {
@@ -72,9 +76,9 @@ public enum WeightQuantizer {
                 scales[g] = extreme != 0 ? extreme / -8 : 1
             } else if symmetric || format == .fp8 {
                 let amax = Swift.max(abs(l), abs(h))
-                scales[g] = amax > 0 ? amax / format.symmetricMax : 1
+                scales[g] = amax > 0 ? amax / symmetricMax : 1
             } else {
-                let (qmin, qmax) = format.range!
+                let (qmin, qmax) = codeRange!
                 let rmin = Swift.min(l, 0), rmax = Swift.max(h, 0)
                 let s = rmax > rmin ? (rmax - rmin) / Float(qmax - qmin) : 1
                 scales[g] = s
@@ -93,7 +97,7 @@ public enum WeightQuantizer {
                 }
                 return
             }
-            let (qmin, qmax) = format.range!
+            let (qmin, qmax) = codeRange!
             try inverse.withUnsafeBufferPointer { inv in
                 try zeros.withUnsafeBufferPointer { zp in
                     try source.forEachPiece(of: segments) { x, n, group, stride, at in

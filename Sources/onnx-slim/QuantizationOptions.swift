@@ -15,6 +15,9 @@ struct QuantizationOptions: ParsableArguments {
     @Flag(help: "int8 weights that integer kernels multiply (dynamic and static forms) use all 8 bits (-127..127) instead of 7 (-64..64). Exact only on CPUs with VNNI or on ARM: x86 CPUs without VNNI saturate int16 pair sums and lose accuracy.")
     var int8FullRange = false
 
+    @Option(help: "Before weights become integer MatMuls (dynamic form), migrate activation outliers into them per input channel (SmoothQuant): auto (α searched per activation by the simulated int8 error on calibration activations), off, or a fixed α in 0...1. Calibrated on --calibration DIR, else on generated inputs.")
+    var smoothing: String = "auto"
+
     @Flag(help: "One scale per tensor instead of per output channel (8-bit, fp8).")
     var perTensor = false
 
@@ -114,8 +117,20 @@ struct QuantizationOptions: ParsableArguments {
             activations.quantizeSensitive = quantizeSensitive
             activations.isExcluded = pass.isExcluded
             passes.append(activations)
-        } else if self.calibration != nil || calibrationGenerated {
-            throw OnnxSlimError.usage("--calibration and --calibration-generated are used by --int8-mode static")
+        } else if calibrationGenerated {
+            throw OnnxSlimError.usage("--calibration-generated is used by --int8-mode static")
+        }
+        let smoothingChoice = try parsedSmoothing()
+        if !isStatic, smoothingChoice != .off {
+            var alpha: Double? = nil
+            if case .fixed(let a) = smoothingChoice { alpha = a }
+            var smoothing = ActivationSmoothingPass(quantizer: pass, alpha: alpha)
+            smoothing.calibration.folder = self.calibration
+            smoothing.calibration.dims = dims
+            smoothing.calibration.seed = seed
+            passes.append(smoothing)
+        } else if !isStatic && self.calibration != nil {
+            throw OnnxSlimError.usage("--calibration is used by --int8-mode static and by --smoothing")
         }
         passes.append(pass)
         if !keepFloat32 {
@@ -124,6 +139,23 @@ struct QuantizationOptions: ParsableArguments {
             passes.append(half)
         }
         return passes
+    }
+}
+
+extension QuantizationOptions {
+    enum Smoothing: Equatable { case off, search, fixed(Double) }
+
+    /// `--smoothing` parsed.
+    func parsedSmoothing() throws -> Smoothing {
+        switch smoothing {
+        case "off": return .off
+        case "auto": return .search
+        default:
+            guard let a = Double(smoothing), a >= 0, a <= 1 else {
+                throw OnnxSlimError.usage("--smoothing takes auto, off or an α between 0 and 1, not '\(smoothing)'")
+            }
+            return .fixed(a)
+        }
     }
 }
 

@@ -660,6 +660,59 @@ def make_tiny_mlp():
 
 
 # --------------------------------------------------------------------------
+# 8. If around STFT-style padding, as torch.onnx.export writes it (opset 15)
+# --------------------------------------------------------------------------
+
+def make_if_padding():
+    """An If around STFT-style padding as torch.onnx.export writes it (opset 15): the branches
+    read outer float values (a computed one and a weight), hold a branch-local Constant, and
+    declare their outputs without an element type, so the If output's type is known only from
+    the branch bodies. The condition is data-dependent (sum of the windowed signal > 0), so a
+    positive and a negative input take the two branches."""
+    rng = np.random.default_rng(8)
+    n = 16
+    w = (rng.standard_normal((n, 8)) / 4).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "proj.weight"),
+             numpy_helper.from_array(np.abs(rng.standard_normal(n)).astype(np.float32) + 0.5, "window"),
+             numpy_helper.from_array(np.full(n, 0.5, np.float32), "pad.scale"),
+             numpy_helper.from_array(np.array([0, 0, 0, 0], np.int64), "pad.zeros"),
+             numpy_helper.from_array(np.array(0, np.float32), "zero")]
+    nodes = [
+        helper.make_node("Mul", ["audio", "window"], ["windowed"], name="/Mul"),
+        helper.make_node("ReduceSum", ["windowed"], ["total"], name="/ReduceSum", keepdims=0),
+        helper.make_node("Greater", ["total", "zero"], ["positive"], name="/Greater"),
+    ]
+
+    def untyped(name):  # a branch output as torch declares it: a name, no type
+        return helper.make_empty_tensor_value_info(name)
+
+    then_bias = (rng.standard_normal(n) / 2).astype(np.float32)
+    then_branch = helper.make_graph([
+        helper.make_node("Pad", ["windowed", "pad.zeros"], ["padded"], name="/Pad", mode="constant"),
+        helper.make_node("Mul", ["padded", "pad.scale"], ["scaled"], name="/Mul_1"),
+        const_node("/Constant_2", "then_bias", then_bias),
+        helper.make_node("Add", ["scaled", "then_bias"], ["then_out"], name="/Add"),
+    ], "then", [], [untyped("then_out")])
+    else_branch = helper.make_graph([
+        helper.make_node("Sub", ["windowed", "window"], ["else_out"], name="/Sub"),
+    ], "else", [], [untyped("else_out")])
+    nodes += [
+        helper.make_node("If", ["positive"], ["framed"], name="/If", then_branch=then_branch,
+                         else_branch=else_branch),
+        helper.make_node("Add", ["framed", "windowed"], ["summed"], name="/Add_1"),
+        helper.make_node("MatMul", ["summed", "proj.weight"], ["features"], name="/proj/MatMul"),
+    ]
+    graph = helper.make_graph(
+        nodes, "if_padding",
+        [helper.make_tensor_value_info("audio", FLOAT, ["batch", n])],
+        [helper.make_tensor_value_info("features", FLOAT, ["batch", 8])],
+        initializer=inits)
+    save(make_model(graph, opset=15, ir_version=8, producer_name="pytorch",
+                    producer_version="2.5.0"), "if_padding.onnx")
+    return ["if_padding.onnx"]
+
+
+# --------------------------------------------------------------------------
 # verification
 # --------------------------------------------------------------------------
 
@@ -721,6 +774,7 @@ GENERATORS = [
     make_external_data,
     make_old_opset,
     make_tiny_mlp,
+    make_if_padding,
 ]
 
 

@@ -713,6 +713,43 @@ def make_if_padding():
 
 
 # --------------------------------------------------------------------------
+# 9. activations beyond float16's range in one place
+# --------------------------------------------------------------------------
+
+def make_fp16_overflow():
+    """A text-detector-like head whose first Conv has large weights (|w| up to 50000, inside
+    float16's range): its activations reach ~1e5, beyond float16's 65504, until an
+    InstanceNormalization brings them back to unit scale; a small Conv and a Sigmoid then write
+    a probability map. Converted to float16 as a whole, the first Conv's output is inf and the
+    map is NaN."""
+    rng = np.random.default_rng(9)
+    big = (np.clip(rng.standard_normal((8, 3, 3, 3)), -2.5, 2.5) * 20000).astype(np.float32)
+    head = (rng.standard_normal((1, 8, 3, 3)) / 4).astype(np.float32)
+    inits = [numpy_helper.from_array(big, "backbone.weight"),
+             numpy_helper.from_array(np.ones(8, np.float32), "norm.scale"),
+             numpy_helper.from_array(np.zeros(8, np.float32), "norm.bias"),
+             numpy_helper.from_array(head, "head.weight"),
+             numpy_helper.from_array((rng.standard_normal(1) / 4).astype(np.float32), "head.bias")]
+    nodes = [
+        helper.make_node("Conv", ["image", "backbone.weight"], ["features"], name="backbone/Conv",
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("InstanceNormalization", ["features", "norm.scale", "norm.bias"], ["normed"],
+                         name="norm/InstanceNormalization", epsilon=1e-5),
+        helper.make_node("Relu", ["normed"], ["activated"], name="norm/Relu"),
+        helper.make_node("Conv", ["activated", "head.weight", "head.bias"], ["logits"], name="head/Conv",
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["logits"], ["probability"], name="head/Sigmoid"),
+    ]
+    graph = helper.make_graph(
+        nodes, "fp16_overflow",
+        [helper.make_tensor_value_info("image", FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("probability", FLOAT, [1, 1, 16, 16])],
+        initializer=inits)
+    save(make_model(graph, opset=13, ir_version=7), "fp16_overflow.onnx")
+    return ["fp16_overflow.onnx"]
+
+
+# --------------------------------------------------------------------------
 # verification
 # --------------------------------------------------------------------------
 
@@ -775,6 +812,7 @@ GENERATORS = [
     make_old_opset,
     make_tiny_mlp,
     make_if_padding,
+    make_fp16_overflow,
 ]
 
 

@@ -74,7 +74,16 @@ struct QuantizationOptions: ParsableArguments {
             // Cast takes bfloat16 from opset 13, and a numeric `to` from opset 6.
             let needed = max(opset ?? 0, precision == .bfloat16 ? 13 : 7)
             if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
-            passes.append(precision == .bfloat16 ? BFloat16StoragePass() : FloatPrecisionPass(target: precision, keepIOTypes: keepIoTypes))
+            if precision == .bfloat16 {
+                passes.append(BFloat16StoragePass())
+            } else {
+                // The float16 numerics check runs on --calibration samples when given.
+                var pass = FloatPrecisionPass(target: precision, keepIOTypes: keepIoTypes)
+                pass.numerics?.folder = calibration
+                pass.numerics?.dims = dims
+                pass.numerics?.seed = seed
+                passes.append(pass)
+            }
             return passes
         }
         var options = QuantizeWeightsPass.Options(format: quantize.format!)

@@ -123,6 +123,42 @@ def test_fp16_of_dynamic_int8(slim, tmp_path, model, quantizer):
                 assert cosine(w, g) > 0.999, f"cosine {cosine(w, g)}"
 
 
+def _lstm_model(path):
+    """An LSTM (input 16, hidden 32) and a MatMul head, for quantize_dynamic to turn into
+    com.microsoft.DynamicQuantizeLSTM and MatMulInteger."""
+    from onnx import helper, numpy_helper
+    rng = np.random.default_rng(4)
+    hidden, size = 32, 16
+    inits = [numpy_helper.from_array((rng.standard_normal((1, 4 * hidden, size)) / 4).astype(np.float32), "W"),
+             numpy_helper.from_array((rng.standard_normal((1, 4 * hidden, hidden)) / 4).astype(np.float32), "R"),
+             numpy_helper.from_array((rng.standard_normal((1, 8 * hidden)) / 4).astype(np.float32), "B"),
+             numpy_helper.from_array((rng.standard_normal((hidden, 4)) / 4).astype(np.float32), "head")]
+    nodes = [helper.make_node("LSTM", ["x", "W", "R", "B"], ["y", "y_h"], hidden_size=hidden, name="lstm"),
+             helper.make_node("Squeeze", ["y", "axis"], ["y2"], name="squeeze"),
+             helper.make_node("MatMul", ["y2", "head"], ["out"], name="head")]
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), "axis"))
+    graph = helper.make_graph(nodes, "lstm", [helper.make_tensor_value_info("x", FLOAT, [5, 2, size])],
+                              [helper.make_tensor_value_info("out", FLOAT, [5, 2, 4]),
+                               helper.make_tensor_value_info("y_h", FLOAT, [1, 2, hidden])], initializer=inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), path)
+
+
+def test_fp16_of_dynamic_quantize_lstm(slim, tmp_path):
+    """quantize_dynamic of an LSTM writes com.microsoft.DynamicQuantizeLSTM (which the evaluator
+    cannot run: the report says the range is unchecked); fp16 keeps it and its float inputs
+    float32, passes the full checker, runs, and stays within 1e-2 of the int8 model."""
+    src, int8, dst = (str(tmp_path / f) for f in ("lstm.onnx", "int8.onnx", "fp16.onnx"))
+    _lstm_model(src)
+    _ort_quantize_dynamic(src, int8)
+    assert "DynamicQuantizeLSTM" in {n.op_type for n in onnx.load(int8).graph.node}
+    summary = _pass_summary(_fp16(slim, int8, dst))
+    assert "float16 range not checked" in summary and "DynamicQuantizeLSTM" in summary
+    x = np.random.default_rng(0).standard_normal((5, 2, 16)).astype(np.float32)
+    for w, g in zip(_run(int8, {"x": x}), _run(dst, {"x": x})):
+        assert g.dtype == np.float32 and np.all(np.isfinite(g))
+        assert float(np.max(np.abs(w - g))) < 1e-2
+
+
 # --------------------------------------------------------------------------
 # 3. weights only in If/Loop bodies
 # --------------------------------------------------------------------------

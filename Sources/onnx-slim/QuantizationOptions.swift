@@ -44,7 +44,7 @@ struct QuantizationOptions: ParsableArguments {
         guard calibrationSamples >= 1 else { throw ValidationError("--calibration-samples must be at least 1") }
     }
 
-    @Option(help: "Calibration samples for --int8-mode static: a folder of tensors (.npy/.pb named after graph inputs) or of sample folders.")
+    @Option(help: "Calibration samples for --int8-mode static (and for --quantize fp16's range check): a folder of tensors (.npy/.pb named after graph inputs) or of sample folders.")
     var calibration: String?
 
     @Flag(help: "With --int8-mode static and no --calibration: calibrate on generated random inputs (--calibration-samples of them). Ranges from random inputs rarely match real data; the report says so.")

@@ -660,6 +660,96 @@ def make_tiny_mlp():
 
 
 # --------------------------------------------------------------------------
+# 8. If around STFT-style padding, as torch.onnx.export writes it (opset 15)
+# --------------------------------------------------------------------------
+
+def make_if_padding():
+    """An If around STFT-style padding as torch.onnx.export writes it (opset 15): the branches
+    read outer float values (a computed one and a weight), hold a branch-local Constant, and
+    declare their outputs without an element type, so the If output's type is known only from
+    the branch bodies. The condition is data-dependent (sum of the windowed signal > 0), so a
+    positive and a negative input take the two branches."""
+    rng = np.random.default_rng(8)
+    n = 16
+    w = (rng.standard_normal((n, 8)) / 4).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "proj.weight"),
+             numpy_helper.from_array(np.abs(rng.standard_normal(n)).astype(np.float32) + 0.5, "window"),
+             numpy_helper.from_array(np.full(n, 0.5, np.float32), "pad.scale"),
+             numpy_helper.from_array(np.array([0, 0, 0, 0], np.int64), "pad.zeros"),
+             numpy_helper.from_array(np.array(0, np.float32), "zero")]
+    nodes = [
+        helper.make_node("Mul", ["audio", "window"], ["windowed"], name="/Mul"),
+        helper.make_node("ReduceSum", ["windowed"], ["total"], name="/ReduceSum", keepdims=0),
+        helper.make_node("Greater", ["total", "zero"], ["positive"], name="/Greater"),
+    ]
+
+    def untyped(name):  # a branch output as torch declares it: a name, no type
+        return helper.make_empty_tensor_value_info(name)
+
+    then_bias = (rng.standard_normal(n) / 2).astype(np.float32)
+    then_branch = helper.make_graph([
+        helper.make_node("Pad", ["windowed", "pad.zeros"], ["padded"], name="/Pad", mode="constant"),
+        helper.make_node("Mul", ["padded", "pad.scale"], ["scaled"], name="/Mul_1"),
+        const_node("/Constant_2", "then_bias", then_bias),
+        helper.make_node("Add", ["scaled", "then_bias"], ["then_out"], name="/Add"),
+    ], "then", [], [untyped("then_out")])
+    else_branch = helper.make_graph([
+        helper.make_node("Sub", ["windowed", "window"], ["else_out"], name="/Sub"),
+    ], "else", [], [untyped("else_out")])
+    nodes += [
+        helper.make_node("If", ["positive"], ["framed"], name="/If", then_branch=then_branch,
+                         else_branch=else_branch),
+        helper.make_node("Add", ["framed", "windowed"], ["summed"], name="/Add_1"),
+        helper.make_node("MatMul", ["summed", "proj.weight"], ["features"], name="/proj/MatMul"),
+    ]
+    graph = helper.make_graph(
+        nodes, "if_padding",
+        [helper.make_tensor_value_info("audio", FLOAT, ["batch", n])],
+        [helper.make_tensor_value_info("features", FLOAT, ["batch", 8])],
+        initializer=inits)
+    save(make_model(graph, opset=15, ir_version=8, producer_name="pytorch",
+                    producer_version="2.5.0"), "if_padding.onnx")
+    return ["if_padding.onnx"]
+
+
+# --------------------------------------------------------------------------
+# 9. activations beyond float16's range in one place
+# --------------------------------------------------------------------------
+
+def make_fp16_overflow():
+    """A text-detector-like head whose first Conv has large weights (|w| up to 50000, inside
+    float16's range): its activations reach ~1e5, beyond float16's 65504, until an
+    InstanceNormalization brings them back to unit scale; a small Conv and a Sigmoid then write
+    a probability map. Converted to float16 as a whole, the first Conv's output is inf and the
+    map is NaN."""
+    rng = np.random.default_rng(9)
+    big = (np.clip(rng.standard_normal((8, 3, 3, 3)), -2.5, 2.5) * 20000).astype(np.float32)
+    head = (rng.standard_normal((1, 8, 3, 3)) / 4).astype(np.float32)
+    inits = [numpy_helper.from_array(big, "backbone.weight"),
+             numpy_helper.from_array(np.ones(8, np.float32), "norm.scale"),
+             numpy_helper.from_array(np.zeros(8, np.float32), "norm.bias"),
+             numpy_helper.from_array(head, "head.weight"),
+             numpy_helper.from_array((rng.standard_normal(1) / 4).astype(np.float32), "head.bias")]
+    nodes = [
+        helper.make_node("Conv", ["image", "backbone.weight"], ["features"], name="backbone/Conv",
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("InstanceNormalization", ["features", "norm.scale", "norm.bias"], ["normed"],
+                         name="norm/InstanceNormalization", epsilon=1e-5),
+        helper.make_node("Relu", ["normed"], ["activated"], name="norm/Relu"),
+        helper.make_node("Conv", ["activated", "head.weight", "head.bias"], ["logits"], name="head/Conv",
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["logits"], ["probability"], name="head/Sigmoid"),
+    ]
+    graph = helper.make_graph(
+        nodes, "fp16_overflow",
+        [helper.make_tensor_value_info("image", FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("probability", FLOAT, [1, 1, 16, 16])],
+        initializer=inits)
+    save(make_model(graph, opset=13, ir_version=7), "fp16_overflow.onnx")
+    return ["fp16_overflow.onnx"]
+
+
+# --------------------------------------------------------------------------
 # verification
 # --------------------------------------------------------------------------
 
@@ -721,6 +811,8 @@ GENERATORS = [
     make_external_data,
     make_old_opset,
     make_tiny_mlp,
+    make_if_padding,
+    make_fp16_overflow,
 ]
 
 

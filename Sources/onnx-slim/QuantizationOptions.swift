@@ -47,7 +47,7 @@ struct QuantizationOptions: ParsableArguments {
         guard calibrationSamples >= 1 else { throw ValidationError("--calibration-samples must be at least 1") }
     }
 
-    @Option(help: "Calibration samples for --int8-mode static: a folder of tensors (.npy/.pb named after graph inputs) or of sample folders.")
+    @Option(help: "Calibration samples for --int8-mode static (and for --quantize fp16's range check): a folder of tensors (.npy/.pb named after graph inputs) or of sample folders.")
     var calibration: String?
 
     @Flag(help: "With --int8-mode static and no --calibration: calibrate on generated random inputs (--calibration-samples of them). Ranges from random inputs rarely match real data; the report says so.")
@@ -77,7 +77,16 @@ struct QuantizationOptions: ParsableArguments {
             // Cast takes bfloat16 from opset 13, and a numeric `to` from opset 6.
             let needed = max(opset ?? 0, precision == .bfloat16 ? 13 : 7)
             if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
-            passes.append(precision == .bfloat16 ? BFloat16StoragePass() : FloatPrecisionPass(target: precision, keepIOTypes: keepIoTypes))
+            if precision == .bfloat16 {
+                passes.append(BFloat16StoragePass())
+            } else {
+                // The float16 numerics check runs on --calibration samples when given.
+                var pass = FloatPrecisionPass(target: precision, keepIOTypes: keepIoTypes)
+                pass.numerics?.folder = calibration
+                pass.numerics?.dims = dims
+                pass.numerics?.seed = seed
+                passes.append(pass)
+            }
             return passes
         }
         var options = QuantizeWeightsPass.Options(format: quantize.format!)

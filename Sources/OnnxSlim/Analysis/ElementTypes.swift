@@ -1,13 +1,19 @@
 /// Element types of the values of a graph, propagated forward from graph inputs, initializers,
 /// Constant nodes and value_info. A lightweight stand-in until full shape/type inference: it knows
 /// the ops whose output type differs from their first input and assumes the rest preserve it.
-/// Unknown values are absent, not guessed.
+/// Unknown values are absent, not guessed. If/Loop/Scan outputs are typed from their bodies,
+/// walked with the outer scope known: exporters often declare body outputs without a type.
 struct ElementTypes {
     private(set) var types: [String: DataType] = [:]
     private(set) var ranks: [String: Int] = [:]
 
-    init(_ graph: Graph, outer: ElementTypes? = nil) {
+    /// `inputTypes` types the graph's inputs by position where they are declared without one
+    /// (a Loop body's iteration count and carried values, a Scan body's slices).
+    init(_ graph: Graph, outer: ElementTypes? = nil, inputTypes: [DataType?] = []) {
         if let outer { types = outer.types; ranks = outer.ranks }
+        for (k, v) in graph.inputs.enumerated() {
+            if k < inputTypes.count, let t = inputTypes[k] { types[v.name] = t }
+        }
         for v in graph.inputs + graph.valueInfo + graph.outputs { record(v) }
         for t in graph.initializers {
             types[t.name] = t.dataType
@@ -40,6 +46,7 @@ struct ElementTypes {
         case "QuantizeLinear": result = node.inputs.count > 2 ? types[node.inputs[2]] : .uint8
         case "DynamicQuantizeLinear": result = .uint8
         case "MatMulInteger", "ConvInteger": result = .int32
+        case "MatMulIntegerToFloat", "DynamicQuantizeMatMul": result = .float
         case "ConstantOfShape": result = node.attribute("value")?.t?.dataType ?? .float
         case "RandomNormal", "RandomUniform", "EyeLike", "RandomNormalLike", "RandomUniformLike":
             result = node.attribute("dtype").map { DataType(Int32(truncatingIfNeeded: $0.i)) } ?? first ?? .float
@@ -51,22 +58,41 @@ struct ElementTypes {
         if let result { types[out] = result }
         switch node.opType {
         case "TopK": if node.outputs.count > 1 { types[node.outputs[1]] = .int64 }
-        case "Split", "LSTM", "GRU", "RNN": for o in node.outputs where !o.isEmpty { types[o] = first }
+        case "Split", "LSTM", "GRU", "RNN", "DynamicQuantizeLSTM":
+            for o in node.outputs where !o.isEmpty { types[o] = first }
+        case "DynamicQuantizeLinear":
+            // y (uint8), y_scale (float32), y_zero_point (uint8).
+            for (o, t) in zip(node.outputs, [DataType.uint8, .float, .uint8]) where !o.isEmpty { types[o] = t }
         case "If":
-            // Outputs take the types the then-branch declares.
-            if let branch = node.attribute("then_branch")?.g { declare(node.outputs, from: branch.outputs) }
+            // Either branch may be the one that types an output.
+            for name in ["then_branch", "else_branch"] {
+                if let branch = node.attribute(name)?.g { declare(node.outputs, from: branch, outputs: branch.outputs.map(\.name)) }
+            }
         case "Loop":
-            // Body outputs: condition, then the loop-carried values and scan outputs.
-            if let body = node.attribute("body")?.g { declare(node.outputs, from: Array(body.outputs.dropFirst())) }
+            // Body inputs: iteration count, condition, carried values; outputs: condition, then
+            // the carried values and scan outputs.
+            if let body = node.attribute("body")?.g {
+                let carried = node.inputs.dropFirst(2).map { types[$0] }
+                declare(node.outputs, from: body, outputs: body.outputs.dropFirst().map(\.name),
+                        inputTypes: [.int64, .bool] + carried)
+            }
         case "Scan":
-            if let body = node.attribute("body")?.g { declare(node.outputs, from: body.outputs) }
+            // Body inputs: the state values, then one slice of each scanned input (same type);
+            // opset 8 puts sequence_lens first, which the body has no input for.
+            if let body = node.attribute("body")?.g {
+                let inputs = node.inputs.dropFirst(max(0, node.inputs.count - body.inputs.count)).map { types[$0] }
+                declare(node.outputs, from: body, outputs: body.outputs.map(\.name), inputTypes: inputs)
+            }
         default: break
         }
     }
 
-    private mutating func declare(_ outputs: [String], from declared: [ValueInfo]) {
-        for (o, v) in zip(outputs, declared) where !o.isEmpty {
-            if let t = v.type?.tensorType, t.elemType != .undefined { types[o] = t.elemType }
+    /// Types `outputs` from the body's values named `bodyOutputs`, inferred inside the body.
+    private mutating func declare(_ outputs: [String], from body: Graph, outputs bodyOutputs: [String],
+                                  inputTypes: [DataType?] = []) {
+        let inner = ElementTypes(body, outer: self, inputTypes: inputTypes)
+        for (o, v) in zip(outputs, bodyOutputs) where !o.isEmpty && types[o] == nil {
+            if let t = inner.types[v] { types[o] = t }
         }
     }
 

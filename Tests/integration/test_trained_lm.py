@@ -121,3 +121,28 @@ def test_smollm2_kv_left_padding(kv_session):
     batch = kv_session.run(["logits"], {"input_ids": ids, "attention_mask": mask,
                                         **lm_metrics.empty_past(kv_session, 2)})[0]
     assert np.abs(batch[1, 3:] - single[0]).max() < 1e-3
+
+
+# Relative perplexity slack on 2 windows. Measured (float 43.04): fp16 43.05; int8 weight-only
+# 42.52; default int8 (dynamic, smoothed 7-bit integer MatMuls) 52.08, and 82.2 without
+# smoothing -- per-tensor dynamic activations stay lossy on a decoder LM (a known gap: per-token
+# activation scales, or weight-only where the evaluator measures too much loss, would close it).
+QUANTIZED_LM = [("fp16", [], 0.01), ("int8 weight-only", ["--int8-mode", "weight-only"], 0.02),
+                ("int8", [], 0.30)]
+
+
+@pytest.mark.parametrize("label,extra,slack", QUANTIZED_LM, ids=[q[0] for q in QUANTIZED_LM])
+def test_smollm2_quantized_perplexity(slim, tmp_path, lm, full_session, tokens, label, extra, slack,
+                                      summary_lines):
+    """fp16 (mixed precision where values leave float16's range) and int8 keep perplexity within
+    `slack` (relative) of float."""
+    fmt = label.split()[0]
+    out = str(tmp_path / f"{fmt}.onnx")
+    p = slim(lm["model"], out, "--quantize", fmt, *extra)
+    assert p.returncode == 0, p.stderr
+    onnx.checker.check_model(out, full_check=True)
+    base = float(np.exp(np.mean(lm_metrics.window_nlls(full_session, tokens, CTX, 2))))
+    ppl = float(np.exp(np.mean(lm_metrics.window_nlls(lm_metrics.session(out), tokens, CTX, 2))))
+    summary_lines.append(f"smollm2 {label}: perplexity {ppl:.2f} vs float {base:.2f} (2 x {CTX} tokens), "
+                         f"{os.path.getsize(out) / 1e6:.0f} MB")
+    assert ppl < base * (1 + slack), (ppl, base)

@@ -155,3 +155,27 @@ def test_smoothing_recovers_minilm_outlier_channels(slim, tmp_path, trained, sum
     summary_lines.append(f"trained minilm int8 emb cos mean: smoothed {s['emb_cos_mean']:.4f}, "
                          f"--smoothing off {o['emb_cos_mean']:.4f}")
     assert s["emb_cos_mean"] > o["emb_cos_mean"] and s["emb_cos_min"] > o["emb_cos_min"]
+
+
+# fp16 must keep the task metric within a point of float (issue 11): measured MiniLM emb cos
+# 1.0000, EfficientNet-Lite0 top-1 agreement 1.000, Open-NSFW P(NSFW) MAD 0.0001.
+FP16_BOUNDS = {
+    "minilm": {"emb_cos_mean": (">=", 0.999), "lee_pearson": (">=", 0.628)},
+    "efficientnet_lite0": {"top1_agree": (">=", 0.99), "kl_mean": ("<=", 0.002)},
+    "open_nsfw": {"p_nsfw_mad": ("<=", 0.001), "argmax_agree": (">=", 1.0)},
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fp16_keeps_task_metric(slim, tmp_path, trained, name, summary_lines):
+    src = trained[name]["model"]
+    out = str(tmp_path / "fp16.onnx")
+    p = slim(src, out, "--quantize", "fp16")
+    assert p.returncode == 0, describe_run(p)
+    onnx.checker.check_model(out, full_check=True)
+    m = tm.task_metrics(name, out, src)
+    summary_lines.append(f"trained {name} fp16 ({os.path.getsize(out) / os.path.getsize(src):.2f}x size): "
+                         + ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k != "images"))
+    for key, (op, bound) in FP16_BOUNDS[name].items():
+        ok = m[key] >= bound if op == ">=" else m[key] <= bound
+        assert ok, f"{key} {m[key]:.4f} not {op} {bound}"

@@ -35,6 +35,9 @@ struct SmoothingScales {
         /// Simulated error with the chosen scales and without any, summed over samples and layers.
         var error: Double
         var unsmoothedError: Double
+        /// Σ‖X·W‖²: the chosen error relative to it is the layer's remaining int8 noise.
+        var signal: Double = 0
+        var relativeError: Double { signal > 0 ? error / signal : 0 }
     }
 
     /// The α with the least simulated error among `candidates` (the search), or `alpha` as given.
@@ -51,6 +54,7 @@ struct SmoothingScales {
             let e = error(scales: s, references: references)
             if given != nil || e < best.error { best = Choice(alpha: a, scales: s, error: e, unsmoothedError: unsmoothed) }
         }
+        best.signal = references.joined().reduce(0.0) { acc, y in acc + y.reduce(0.0) { $0 + Double($1) * Double($1) } }
         return best
     }
 

@@ -100,11 +100,15 @@ public struct ActivationSmoothingPass: ModelPass {
         let evaluator = try Evaluator(model: model, reader: context.reader)
         evaluator.observe = { name, value in keep(name, value) }
         do {
-            for s in samples {
+            for (index, s) in samples.enumerated() {
                 _ = try evaluator.run(s.values)
                 for info in graph.inputs where watched.contains(info.name) {
                     if case .tensor(let t)? = s.values[info.name] { keep(info.name, t) }
                 }
+                // After one sample the row counts are known: stop when no group can reach the minimum.
+                if index == 0 && !rows.isEmpty && rows.allSatisfy({ name, r in
+                    (r.first.map { $0.count / max(channels[name] ?? 1, 1) } ?? 0) * samples.count < Self.minimumRows
+                }) { break }
             }
         } catch {
             return PassOutcome(name: name, changed: false, summary: [],
@@ -167,7 +171,7 @@ public struct ActivationSmoothingPass: ModelPass {
         let alphaText = alpha.map { "α \($0)" } ?? (alphas.isEmpty ? "α searched" : "α searched per activation, \(alphas.min()!)–\(alphas.max()!)")
         let reduction = errorBefore > 0 ? String(format: "%.0f%%", 100 * (1 - errorAfter / errorBefore)) : "0%"
         return PassOutcome(name: name, changed: smoothed > 0,
-                           summary: ["\(smoothed) activations feeding \(layers) integer MatMuls smoothed (\(alphaText); simulated int8 product error −\(reduction) on \(source))"],
+                           summary: smoothed == 0 ? [] : ["\(smoothed) activations feeding \(layers) integer MatMuls smoothed (\(alphaText); simulated int8 product error −\(reduction) on \(source))"],
                            skipped: skipped.map { ($0.key, $0.value) }.sorted { $0.reason < $1.reason })
     }
 

@@ -751,6 +751,65 @@ def make_crnn_captcha():
 
 
 # --------------------------------------------------------------------------
+# 9. Paddle2ONNX classifier with an input declared float32[-1,3,?,?]
+# --------------------------------------------------------------------------
+
+def make_paddle_classifier():
+    """Paddle2ONNX writes unknown dims as dim_value -1 (batch) or leaves them
+    without value or name (height, width): input `x` float32[-1,3,?,?].
+    Initializers with Paddle names (conv2d_0.w_0, linear_0.b_0), nodes named
+    "p2o.<Op>.<k>", opset 11: Conv/BatchNormalization/Relu, a strided Conv,
+    GlobalAveragePool, Flatten, MatMul + Add, Softmax(axis=1). Every dim
+    survives a 1x1 input, so generated inputs of any size run.
+    """
+    rng = np.random.default_rng(9)
+    nodes, inits = [], []
+    counter = {}
+
+    def p2o(op):
+        k = counter.setdefault(op, 0)
+        counter[op] = k + 1
+        return f"p2o.{op}.{k}"
+
+    def param(name, array):
+        inits.append(numpy_helper.from_array(np.asarray(array, np.float32), name))
+        return name
+
+    def node(op, inputs, out, **attrs):
+        nodes.append(helper.make_node(op, inputs, [out], name=p2o(op), **attrs))
+        return out
+
+    x = node("Conv", ["x", param("conv2d_0.w_0", rng.standard_normal((16, 3, 3, 3)) * 0.2)],
+             "conv2d_0.tmp_0", kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    x = node("BatchNormalization",
+             [x, param("batch_norm_0.w_0", 1 + 0.1 * rng.standard_normal(16)),
+              param("batch_norm_0.b_0", 0.1 * rng.standard_normal(16)),
+              param("batch_norm_0.w_1", 0.1 * rng.standard_normal(16)),
+              param("batch_norm_0.w_2", rng.uniform(0.5, 1.5, 16))],
+             "batch_norm_0.tmp_2", epsilon=1e-5)
+    x = node("Relu", [x], "relu_0.tmp_0")
+    x = node("Conv", [x, param("conv2d_1.w_0", rng.standard_normal((32, 16, 3, 3)) * 0.1),
+                      param("conv2d_1.b_0", 0.1 * rng.standard_normal(32))],
+             "conv2d_1.tmp_1", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2])
+    x = node("Relu", [x], "relu_1.tmp_0")
+    x = node("GlobalAveragePool", [x], "pool2d_0.tmp_0")
+    x = node("Flatten", [x], "flatten_0.tmp_0", axis=1)
+    x = node("MatMul", [x, param("linear_0.w_0", rng.standard_normal((32, 10)) * 0.2)], "linear_0.tmp_0")
+    x = node("Add", [x, param("linear_0.b_0", 0.01 * rng.standard_normal(10))], "linear_0.tmp_1")
+    node("Softmax", [x], "softmax_0.tmp_0", axis=1)
+
+    image = helper.make_tensor_value_info("x", FLOAT, [-1, 3, None, None])
+    graph = helper.make_graph(
+        nodes, "paddle_classifier", [image],
+        [helper.make_tensor_value_info("softmax_0.tmp_0", FLOAT, [-1, 10])],
+        initializer=inits)
+    model = make_model(graph, opset=11, ir_version=6, producer_name="PaddlePaddle",
+                       producer_version="2.6.0")
+    save(model, "paddle_classifier.onnx")
+    return ["paddle_classifier.onnx"]
+
+
+# --------------------------------------------------------------------------
 # verification
 # --------------------------------------------------------------------------
 
@@ -761,7 +820,8 @@ DIM_DEFAULTS = {"sequence": 7, "width": 40}
 def random_feed(session, rng):
     feed = {}
     for inp in session.get_inputs():
-        shape = [d if isinstance(d, int) else DIM_DEFAULTS.get(d, 2)
+        # symbolic, unnamed (None) and Paddle's negative dims take a default
+        shape = [d if isinstance(d, int) and d >= 0 else DIM_DEFAULTS.get(d, 2)
                  for d in inp.shape]
         if inp.type == "tensor(int64)":
             feed[inp.name] = rng.integers(0, 100, size=shape, dtype=np.int64)
@@ -813,6 +873,7 @@ GENERATORS = [
     make_old_opset,
     make_tiny_mlp,
     make_crnn_captcha,
+    make_paddle_classifier,
 ]
 
 

@@ -21,6 +21,10 @@ public struct StaleValueInfoPass: ModelPass {
     public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
         // A faithful re-encode keeps the model message for message, declarations included.
         guard context.changedSoFar, model.graph != nil else { return PassOutcome(name: name, changed: false, summary: []) }
+        // Without declarations there is nothing to judge, and no inference to pay for.
+        var declares = false
+        model.mainGraph.forEachGraph { g, _ in declares = declares || !g.valueInfo.isEmpty }
+        guard declares else { return PassOutcome(name: name, changed: false, summary: []) }
         var options = ShapeInference.Options()
         options.keepGraphValues = true
         // Inference that cannot run at all judges nothing; the declarations stay as they are.

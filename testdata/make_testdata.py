@@ -747,6 +747,153 @@ def make_fp16_overflow():
         initializer=inits)
     save(make_model(graph, opset=13, ir_version=7), "fp16_overflow.onnx")
     return ["fp16_overflow.onnx"]
+# 8. CRNN captcha recogniser with a stale value_info (torch 1.x naming)
+# --------------------------------------------------------------------------
+
+def make_crnn_captcha():
+    """Conv feature extractor -> sequence -> bidirectional LSTM -> classifier,
+    as torch 1.x exported captcha recognisers (node names "Reshape_19", output
+    names "19"), opset 12.
+
+    The Reshape after the LSTM builds its shape [T, batch, -1] with a
+    Shape/Gather/Unsqueeze/Concat chain, but the value_info declares its output
+    rank 2 ([?, 32], as if the exporter's own shape pass had mistaken it for
+    the `view(T * b, h)` that follows and feeds the Gemm classifier). Only
+    Reshapes read it, so the model runs. Reshape-5 infers nothing from a computed shape, so the
+    checker accepts the model at opset 12; Reshape-14 infers the rank from the
+    shape's length, so the same declaration fails the checker after an upgrade
+    (int4/uint4 need opset 21).
+    """
+    rng = np.random.default_rng(8)
+    hidden, classes = 16, 11
+    nodes, inits = [], []
+
+    def rand(*shape, scale=0.2):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    def init(name, array):
+        inits.append(numpy_helper.from_array(np.asarray(array), name=name))
+        return name
+
+    def op(op_type, inputs, n_outputs=1, **attrs):
+        k = len(nodes)
+        outs = [str(k)] if n_outputs == 1 else [f"{k}_{i}" for i in range(n_outputs)]
+        nodes.append(helper.make_node(op_type, inputs, outs, name=f"{op_type}_{k}", **attrs))
+        return outs[0] if n_outputs == 1 else outs
+
+    def const(array):
+        k = len(nodes)
+        nodes.append(const_node(f"Constant_{k}", str(k), np.asarray(array)))
+        return str(k)
+
+    x = op("Conv", ["image", init("cnn.0.weight", rand(16, 1, 3, 3)), init("cnn.0.bias", rand(16))],
+           kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    x = op("Relu", [x])
+    x = op("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])            # [N,16,8,W/2]
+    x = op("Conv", [x, init("cnn.3.weight", rand(32, 16, 3, 3, scale=0.1)), init("cnn.3.bias", rand(32))],
+           kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    x = op("Relu", [x])
+    x = op("MaxPool", [x], kernel_shape=[8, 1], strides=[8, 1])            # [N,32,1,T]
+    x = op("Squeeze", [x], axes=[2])                                      # [N,32,T]
+    seq = op("Transpose", [x], perm=[2, 0, 1])                            # [T,N,32]
+
+    # initial states zeros([2, batch, hidden]) from the input's batch, as torch writes them
+    batch = op("Gather", [op("Shape", [seq]), const(np.array(1, np.int64))], axis=0)
+    state_shape = op("Concat", [const(np.array([2], np.int64)), op("Unsqueeze", [batch], axes=[0]),
+                                const(np.array([hidden], np.int64))], axis=0)
+    zeros = op("ConstantOfShape", [state_shape])
+    y, _, _ = op("LSTM", [seq, init("rnn.weight_ih", rand(2, 4 * hidden, 32, scale=0.1)),
+                          init("rnn.weight_hh", rand(2, 4 * hidden, hidden, scale=0.1)),
+                          init("rnn.bias", rand(2, 8 * hidden, scale=0.1)), "", zeros, zeros],
+                 n_outputs=3, hidden_size=hidden, direction="bidirectional")  # [T,2,N,H]
+    y = op("Transpose", [y], perm=[0, 2, 1, 3])                           # [T,N,2,H]
+
+    shape = op("Shape", [y])
+    steps = op("Gather", [shape, const(np.array(0, np.int64))], axis=0)
+    batch2 = op("Gather", [shape, const(np.array(1, np.int64))], axis=0)
+    target = op("Concat", [op("Unsqueeze", [steps], axes=[0]), op("Unsqueeze", [batch2], axes=[0]),
+                           const(np.array([-1], np.int64))], axis=0)
+    features = op("Reshape", [y, target])                                 # [T,N,32]
+    stale = helper.make_tensor_value_info(features, FLOAT, [None, 2 * hidden])
+
+    # view(T * b, h) for the classifier, view(T, b, -1) after it
+    flat_shape = op("Concat", [op("Unsqueeze", [op("Mul", [steps, batch2])], axes=[0]),
+                               const(np.array([2 * hidden], np.int64))], axis=0)
+    flat = op("Reshape", [features, flat_shape])                          # [T*N,32]
+    logits = op("Gemm", [flat, init("fc.weight", rand(classes, 2 * hidden)),
+                         init("fc.bias", rand(classes, scale=0.01))], transB=1)
+    logits = op("Reshape", [logits, target])                              # view(T, b, -1)
+    op("LogSoftmax", [logits], axis=2)                                    # CTC log-probabilities
+    nodes[-1].output[0] = "log_probs"
+
+    graph = helper.make_graph(
+        nodes, "crnn_captcha",
+        [helper.make_tensor_value_info("image", FLOAT, ["batch", 1, 16, "width"])],
+        [helper.make_tensor_value_info("log_probs", FLOAT, ["steps", "batch", classes])],
+        initializer=inits, value_info=[stale])
+    model = make_model(graph, opset=12, ir_version=7, producer_name="pytorch",
+                       producer_version="1.13.1")
+    save(model, "crnn_captcha.onnx")
+    return ["crnn_captcha.onnx"]
+
+
+# --------------------------------------------------------------------------
+# 9. Paddle2ONNX classifier with an input declared float32[-1,3,?,?]
+# --------------------------------------------------------------------------
+
+def make_paddle_classifier():
+    """Paddle2ONNX writes unknown dims as dim_value -1 (batch) or leaves them
+    without value or name (height, width): input `x` float32[-1,3,?,?].
+    Initializers with Paddle names (conv2d_0.w_0, linear_0.b_0), nodes named
+    "p2o.<Op>.<k>", opset 11: Conv/BatchNormalization/Relu, a strided Conv,
+    GlobalAveragePool, Flatten, MatMul + Add, Softmax(axis=1). Every dim
+    survives a 1x1 input, so generated inputs of any size run.
+    """
+    rng = np.random.default_rng(9)
+    nodes, inits = [], []
+    counter = {}
+
+    def p2o(op):
+        k = counter.setdefault(op, 0)
+        counter[op] = k + 1
+        return f"p2o.{op}.{k}"
+
+    def param(name, array):
+        inits.append(numpy_helper.from_array(np.asarray(array, np.float32), name))
+        return name
+
+    def node(op, inputs, out, **attrs):
+        nodes.append(helper.make_node(op, inputs, [out], name=p2o(op), **attrs))
+        return out
+
+    x = node("Conv", ["x", param("conv2d_0.w_0", rng.standard_normal((16, 3, 3, 3)) * 0.2)],
+             "conv2d_0.tmp_0", kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    x = node("BatchNormalization",
+             [x, param("batch_norm_0.w_0", 1 + 0.1 * rng.standard_normal(16)),
+              param("batch_norm_0.b_0", 0.1 * rng.standard_normal(16)),
+              param("batch_norm_0.w_1", 0.1 * rng.standard_normal(16)),
+              param("batch_norm_0.w_2", rng.uniform(0.5, 1.5, 16))],
+             "batch_norm_0.tmp_2", epsilon=1e-5)
+    x = node("Relu", [x], "relu_0.tmp_0")
+    x = node("Conv", [x, param("conv2d_1.w_0", rng.standard_normal((32, 16, 3, 3)) * 0.1),
+                      param("conv2d_1.b_0", 0.1 * rng.standard_normal(32))],
+             "conv2d_1.tmp_1", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2])
+    x = node("Relu", [x], "relu_1.tmp_0")
+    x = node("GlobalAveragePool", [x], "pool2d_0.tmp_0")
+    x = node("Flatten", [x], "flatten_0.tmp_0", axis=1)
+    x = node("MatMul", [x, param("linear_0.w_0", rng.standard_normal((32, 10)) * 0.2)], "linear_0.tmp_0")
+    x = node("Add", [x, param("linear_0.b_0", 0.01 * rng.standard_normal(10))], "linear_0.tmp_1")
+    node("Softmax", [x], "softmax_0.tmp_0", axis=1)
+
+    image = helper.make_tensor_value_info("x", FLOAT, [-1, 3, None, None])
+    graph = helper.make_graph(
+        nodes, "paddle_classifier", [image],
+        [helper.make_tensor_value_info("softmax_0.tmp_0", FLOAT, [-1, 10])],
+        initializer=inits)
+    model = make_model(graph, opset=11, ir_version=6, producer_name="PaddlePaddle",
+                       producer_version="2.6.0")
+    save(model, "paddle_classifier.onnx")
+    return ["paddle_classifier.onnx"]
 
 
 # --------------------------------------------------------------------------
@@ -754,13 +901,14 @@ def make_fp16_overflow():
 # --------------------------------------------------------------------------
 
 NP_TYPES = {FLOAT: np.float32, FLOAT16: np.float16, INT64: np.int64}
-DIM_DEFAULTS = {"sequence": 7}
+DIM_DEFAULTS = {"sequence": 7, "width": 40}
 
 
 def random_feed(session, rng):
     feed = {}
     for inp in session.get_inputs():
-        shape = [d if isinstance(d, int) else DIM_DEFAULTS.get(d, 2)
+        # symbolic, unnamed (None) and Paddle's negative dims take a default
+        shape = [d if isinstance(d, int) and d >= 0 else DIM_DEFAULTS.get(d, 2)
                  for d in inp.shape]
         if inp.type == "tensor(int64)":
             feed[inp.name] = rng.integers(0, 100, size=shape, dtype=np.int64)
@@ -813,6 +961,8 @@ GENERATORS = [
     make_tiny_mlp,
     make_if_padding,
     make_fp16_overflow,
+    make_crnn_captcha,
+    make_paddle_classifier,
 ]
 
 

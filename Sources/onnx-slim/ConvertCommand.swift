@@ -50,6 +50,9 @@ struct ConvertCommand: ParsableCommand {
             passes.append(outcome.line)
             MemoryTrace.mark("after \(pass.name)")
         }
+        // Declarations the passes made stale would fail onnx's checker; reported only when it acts.
+        let declarations = try StaleValueInfoPass().run(&model, context)
+        if declarations.changed || !declarations.skipped.isEmpty { passes.append(declarations.line) }
 
         // Verification runs before anything is written: a breached bound leaves no output.
         let verified = try verification.run(original: loaded.model, converted: model)

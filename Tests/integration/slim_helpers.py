@@ -27,6 +27,27 @@ DEFAULT_BIN = os.path.join(REPO, ".build", "release", "onnx-slim")
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 TIMEOUT = 120  # seconds for any single child process
 
+# Every --quantize format and --int8-mode form, and an opset upgrade, as convert arguments.
+# Generated calibration samples give symbolic dims the value 1; the CRNN's width must survive
+# two poolings, so static forms set it (--dim of a name a model lacks is ignored).
+CONVERT_FORMS = {
+    "int8": ["--quantize", "int8"],
+    "uint8": ["--quantize", "uint8"],
+    "int4": ["--quantize", "int4"],
+    "uint4": ["--quantize", "uint4"],
+    "fp16": ["--quantize", "fp16"],
+    "bf16": ["--quantize", "bf16"],
+    "fp8": ["--quantize", "fp8"],
+    "int8-weight-only": ["--quantize", "int8", "--int8-mode", "weight-only"],
+    "int8-dynamic": ["--quantize", "int8", "--int8-mode", "dynamic"],
+    "int8-folded": ["--quantize", "int8", "--int8-mode", "folded"],
+    "int8-static": ["--quantize", "int8", "--int8-mode", "static", "--calibration-generated",
+                    "--calibration-samples", "4", "--dim", "width=40"],
+    "uint8-static": ["--quantize", "uint8", "--int8-mode", "static", "--calibration-generated",
+                     "--calibration-samples", "4", "--dim", "width=40"],
+    "opset-21": ["--opset", "21"],
+}
+
 
 # --------------------------------------------------------------------------
 # running the binary
@@ -274,14 +295,15 @@ def cosine(a, b) -> float:
 
 
 def random_feed(session, model: onnx.ModelProto, seed: int = 0, int_high: int = 10) -> dict:
-    """Random inputs: symbolic dims = 2, floats N(0,1), ints in [0, int_high)."""
+    """Random inputs: symbolic, unnamed and negative (Paddle's -1) dims = 2, floats N(0,1),
+    ints in [0, int_high)."""
     rng = np.random.default_rng(seed)
     init_names = {i.name for i in model.graph.initializer}
     feed = {}
     for inp in session.get_inputs():
         if inp.name in init_names:
             continue
-        shape = [d if isinstance(d, int) else 2 for d in inp.shape]
+        shape = [d if isinstance(d, int) and d >= 0 else 2 for d in inp.shape]
         dtype = _NP.get(inp.type)
         if dtype is None:
             raise ValueError(f"no random generator for {inp.type}")

@@ -172,6 +172,10 @@ struct FloatPrecisionRewriter {
 
     /// Attributes that name the float type the node produces.
     private func adaptAttributes(_ n: inout Node) {
+        // ConstantOfShape without `value` fills float32 zeros (torch's LSTM initial states).
+        if n.opType == "ConstantOfShape" && n.attribute("value") == nil {
+            n.attributes.append(.tensor("value", TensorValues.tensor("", dims: [1], floats: [0], as: target)))
+        }
         for a in n.attributes.indices {
             switch (n.opType, n.attributes[a].name) {
             case ("Cast", "to") where n.attributes[a].i == Int64(DataType.float.rawValue):

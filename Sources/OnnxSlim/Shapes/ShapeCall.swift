@@ -84,8 +84,10 @@ public final class ShapeCall: AttributeReading {
 
     /// Infers subgraph attribute `name` with `inputs` bound to its graph inputs; outer values are visible.
     public func inferSubgraph(_ name: String, _ inputs: [InferredValue]) throws -> [InferredValue] {
-        guard let g = node.attribute(name)?.g else { throw gap("attribute '\(name)' holds no graph") }
-        return try context.inferSubgraph(g, inputs: inputs)
+        guard let a = node.attributes.firstIndex(where: { $0.name == name }), let g = node.attributes[a].g else {
+            throw gap("attribute '\(name)' holds no graph")
+        }
+        return try context.inferSubgraph(g, attribute: a, inputs: inputs)
     }
 
     /// A TENSOR attribute as an inferred value (with contents when small).

@@ -9,6 +9,9 @@ public enum ShapeInference {
         public var inputShapes: [String: [Int]] = [:]
         /// Values for symbolic dims (`--dim batch=1`).
         public var dims: [String: Int] = [:]
+        /// Keep every graph's inferred values in `Result.graphValues` (for checking declared
+        /// value_info); off for `info`, which needs only the records.
+        public var keepGraphValues = false
         public init() {}
     }
 
@@ -40,6 +43,10 @@ public enum ShapeInference {
         /// Weight elements no node reads.
         public var unreadParameters: Int
         public var peak: PeakActivation.Estimate?
+        /// With `Options.keepGraphValues`: each graph's values (inputs, weights, node outputs) by
+        /// graph path, one dictionary per time the graph was inferred (a Loop body may be
+        /// inferred more than once).
+        public var graphValues: [GraphPath: [[String: InferredValue]]] = [:]
         /// Values whose type or dims are not (fully) inferred, with the reason.
         public var gaps: [(value: String, reason: String)] {
             var out: [(String, String)] = []
@@ -75,13 +82,14 @@ public enum ShapeInference {
         for name in options.inputShapes.keys where !graph.inputs.contains(where: { $0.name == name && !initializerNames.contains(name) }) {
             throw OnnxSlimError.usage("--input-shape names '\(name)', which is not a graph input")
         }
-        let walk = try context.infer(graph, inputs: inputs, parent: nil, depth: 0)
+        let walk = try context.infer(graph, inputs: inputs, parent: nil, depth: 0, path: .main)
         var total = 0
         model.forEachTensor { t, _ in total += t.elementCount ?? 0 }
         let read = context.records.reduce(0) { $0 + $1.parameters }
         let peak = PeakActivation.estimate(walk, records: context.records, bindings: options.dims)
         return Result(inputs: declared, outputs: zip(graph.outputs.map(\.name), walk.outputs).map { ($0, $1) },
-                      nodes: context.records, unreadParameters: max(0, total - read), peak: peak)
+                      nodes: context.records, unreadParameters: max(0, total - read), peak: peak,
+                      graphValues: context.graphValues)
     }
 
     /// Values visible in one graph, in front of those of enclosing graphs.
@@ -117,8 +125,13 @@ public enum ShapeInference {
         let reader: ExternalDataReader
         let options: Options
         var records: [NodeRecord] = []
+        var graphValues: [GraphPath: [[String: InferredValue]]] = [:]
         private var unknownCount = 0
         private var scopes: [Scope] = []
+        /// The path of each graph being walked, innermost last (parallel to `scopes`).
+        private var paths: [GraphPath] = []
+        /// Index, in its graph, of the node whose rule is running (a subgraph's path step).
+        private var currentNode = 0
         private var depth = 0
         private lazy var folder = ConstantFolder(opset: opset)
 
@@ -141,12 +154,13 @@ public enum ShapeInference {
             return v
         }
 
-        /// Infers a subgraph of the node being inferred, in the current scope.
-        func inferSubgraph(_ g: Graph, inputs: [InferredValue]) throws -> [InferredValue] {
-            try infer(g, inputs: inputs.map { Optional($0) }, parent: scopes.last, depth: depth + 1).outputs
+        /// Infers subgraph attribute `attribute` of the node being inferred, in the current scope.
+        func inferSubgraph(_ g: Graph, attribute: Int, inputs: [InferredValue]) throws -> [InferredValue] {
+            let path = (paths.last ?? .main).appending(node: currentNode, attribute: attribute, graph: -1)
+            return try infer(g, inputs: inputs.map { Optional($0) }, parent: scopes.last, depth: depth + 1, path: path).outputs
         }
 
-        func infer(_ graph: Graph, inputs: [InferredValue?], parent: Scope?, depth: Int) throws -> GraphWalk {
+        func infer(_ graph: Graph, inputs: [InferredValue?], parent: Scope?, depth: Int, path: GraphPath) throws -> GraphWalk {
             let scope = Scope(parent: parent)
             let initializerNames = Set(graph.initializers.map(\.name))
             for t in graph.initializers {
@@ -160,23 +174,28 @@ public enum ShapeInference {
             let schedule = try GraphSchedule(graph)
 
             scopes.append(scope)
+            paths.append(path)
             let savedDepth = self.depth
             self.depth = depth
-            defer { scopes.removeLast(); self.depth = savedDepth }
+            defer { scopes.removeLast(); paths.removeLast(); self.depth = savedDepth }
             var steps: [(Int, [String], [String])] = []
             for (position, k) in schedule.order.enumerated() {
-                let record = inferNode(graph.nodes[k], scope: scope, depth: depth)
+                let record = inferNode(graph.nodes[k], index: k, scope: scope, depth: depth)
                 steps.append((record, graph.nodes[k].outputs.filter { !$0.isEmpty }, schedule.releases[position]))
             }
             let outputs = graph.outputs.map { info -> InferredValue in
                 scope.lookup(info.name) ?? .unknown("graph output '\(info.name)' is never produced")
             }
+            if options.keepGraphValues { graphValues[path, default: []].append(scope.values) }
             return GraphWalk(outputs: outputs, steps: steps, values: scope.values,
                              inputNames: graph.inputs.map(\.name).filter { !initializerNames.contains($0) })
         }
 
         /// Infers one node into `scope`; returns the index of its record.
-        private func inferNode(_ node: Node, scope: Scope, depth: Int) -> Int {
+        private func inferNode(_ node: Node, index position: Int, scope: Scope, depth: Int) -> Int {
+            let savedNode = currentNode
+            currentNode = position
+            defer { currentNode = savedNode }
             var parameters = 0
             let inputs: [InferredValue?] = node.inputs.map { name in
                 if name.isEmpty { return nil }

@@ -240,3 +240,21 @@ def test_help(slim, tmp_path):
     proc = slim("--help")
     assert proc.returncode == 0, proc.stderr
     assert "USAGE" in proc.stdout.upper()
+
+
+@pytest.mark.parametrize("scale", [float("nan"), float("inf"), 1e30, 0.0, -2.0])
+def test_absurd_resize_scales_never_crash(slim, tmp_path, scale):
+    """Shape inference used to trap (SIGILL) turning a NaN or 1e30 Resize scale into a dim:
+    info and convert must finish, or fail with one line, whatever the scale."""
+    from onnx import numpy_helper
+    scales = numpy_helper.from_array(np.array([1, 1, scale, 2], np.float32).reshape(1, 1, 4), "scales")
+    roi = numpy_helper.from_array(np.array([], np.float32), "roi")
+    model = _model([helper.make_node("Resize", ["x", "roi", "scales"], ["y"], name="r")], [scales, roi],
+                   inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
+                   outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    src = _save(tmp_path / "resize.onnx", model)
+    for args in (["info", src], ["info", src, "--layers"], [src, tmp_path / "out.onnx", "--quantize", "fp16"]):
+        proc = slim(*args)
+        assert proc.returncode in (0, 1, 2), f"{args[0]}: exit {proc.returncode}, stderr {proc.stderr!r}"
+        if proc.returncode != 0:
+            _assert_one_line_error(proc, "resize.onnx")

@@ -70,7 +70,7 @@ enum ResizeOp {
             for (i, d) in axes.enumerated() {
                 guard scales[i] > 0 else { throw call.failure("scale \(scales[i]) is not positive") }
                 scale[d] = Double(scales[i])
-                out[d] = Int((scale[d] * Double(x.shape[d])).rounded(.down))
+                out[d] = try scaledSize(scale[d] * Double(x.shape[d]), call)
             }
         } else if let sizes {
             guard sizes.count == axes.count, sizes.allSatisfy({ $0 >= 0 }) else { throw call.failure("bad sizes \(sizes)") }
@@ -83,10 +83,16 @@ enum ResizeOp {
                 let picked = axes.map { scale[$0] }
                 guard policy == "not_larger" || policy == "not_smaller" else { throw call.failure("unknown keep_aspect_ratio_policy '\(policy)'") }
                 let s = policy == "not_larger" ? picked.min()! : picked.max()!
-                for d in axes { scale[d] = s; out[d] = Int(s * Double(x.shape[d]) + 0.5) }
+                for d in axes { scale[d] = s; out[d] = try scaledSize(s * Double(x.shape[d]) + 0.5, call) }
             }
         }
         return [.tensor(try resize(x, out: out, scale: scale, roiStart: roiStart, roiEnd: roiEnd, options, call))]
+    }
+
+    /// ⌊size⌋ as an output dim; an infinite or absurd size (scale 1e30) is an error, not a trap.
+    static func scaledSize(_ size: Double, _ call: KernelCall) throws -> Int {
+        guard size.isFinite, size >= 0, size < Double(1 << 31) else { throw call.failure("output size \(size) from the scales is absurd") }
+        return Int(size.rounded(.down))
     }
 
     /// Upsample (opset 7: scales attribute; 9: scales input): asymmetric coordinates.
@@ -99,7 +105,7 @@ enum ResizeOp {
         options.coordinates = "asymmetric"
         options.rounding = .legacy
         let scale = scales.map(Double.init)
-        let out = (0..<x.rank).map { Int((scale[$0] * Double(x.shape[$0])).rounded(.down)) }
+        let out = try (0..<x.rank).map { try scaledSize(scale[$0] * Double(x.shape[$0]), call) }
         let zeros = [Double](repeating: 0, count: x.rank), ones = [Double](repeating: 1, count: x.rank)
         return [.tensor(try resize(x, out: out, scale: scale, roiStart: zeros, roiEnd: ones, options, call))]
     }
@@ -367,7 +373,13 @@ extension ResizeOp {
             guard scales.count == axes.count else { throw call.gap("scales do not fit the axes") }
             for (i, d) in axes.enumerated() {
                 let f = scales[i]
-                if let c = s[d].constant { out[d] = DimExpr(Int((f * Double(c)).rounded(.down))) }
+                // A mutated or malformed model can hold 0, NaN or 1e30 here: Int() of those traps.
+                guard f.isFinite, f > 0, f < 1e6 else { throw call.gap("scale \(f) is not a positive finite factor") }
+                if let c = s[d].constant {
+                    let size = (f * Double(c)).rounded(.down)
+                    guard size < Double(1 << 40) else { throw call.gap("scale \(f) gives an absurd size") }
+                    out[d] = DimExpr(Int(size))
+                }
                 else if f == f.rounded() { out[d] = s[d] * DimExpr(Int(f)) }
                 else if (1 / f) == (1 / f).rounded() { out[d] = s[d].floorDiv(Int(1 / f)) }
                 else { out[d] = call.runtimeDim() }

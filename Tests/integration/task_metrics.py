@@ -62,12 +62,9 @@ _INPUTS: dict = {}
 # ------------------------------------------------------------------------------------ running
 
 def session(path: str):
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    """A single-threaded onnxruntime CPU session (slim_helpers.ort_session)."""
+    from slim_helpers import ort_session
+    return ort_session(path)
 
 
 def _run_batches(path: str, feeds: list[dict]) -> list[list[np.ndarray]]:

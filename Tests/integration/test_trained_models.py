@@ -123,20 +123,25 @@ def test_open_nsfw_float_finds_the_photos_safe(trained, summary_lines):
     assert scores.max() < 0.5 and scores.mean() < 0.1  # measured max 0.19, mean 0.019
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_int8_keeps_task_metric(slim, tmp_path, trained, name, summary_lines):
-    src = trained[name]["model"]
-    out = str(tmp_path / "int8.onnx")
-    p = slim(src, out, "--quantize", "int8")
+def _check_format(slim, tmp_path, src, name, fmt, bounds, summary_lines):
+    """Converts with `--quantize fmt`, checks the output with the full checker, and asserts the
+    task metric bounds."""
+    out = str(tmp_path / f"{fmt}.onnx")
+    p = slim(src, out, "--quantize", fmt)
     assert p.returncode == 0, describe_run(p)
     onnx.checker.check_model(out, full_check=True)
     m = tm.task_metrics(name, out, src)
     ratio = os.path.getsize(out) / os.path.getsize(src)
-    summary_lines.append(f"trained {name} int8 ({ratio:.2f}x size): " + ", ".join(
+    summary_lines.append(f"trained {name} {fmt} ({ratio:.2f}x size): " + ", ".join(
         f"{k} {v:.4f}" for k, v in m.items() if k != "images"))
-    for key, (op, bound) in INT8_BOUNDS[name].items():
+    for key, (op, bound) in bounds.items():
         ok = m[key] >= bound if op == ">=" else m[key] <= bound
         assert ok, f"{key} {m[key]:.4f} not {op} {bound}"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_int8_keeps_task_metric(slim, tmp_path, trained, name, summary_lines):
+    _check_format(slim, tmp_path, trained[name]["model"], name, "int8", INT8_BOUNDS[name], summary_lines)
 
 
 def test_smoothing_recovers_minilm_outlier_channels(slim, tmp_path, trained, summary_lines):
@@ -168,14 +173,4 @@ FP16_BOUNDS = {
 
 @pytest.mark.parametrize("name", MODELS)
 def test_fp16_keeps_task_metric(slim, tmp_path, trained, name, summary_lines):
-    src = trained[name]["model"]
-    out = str(tmp_path / "fp16.onnx")
-    p = slim(src, out, "--quantize", "fp16")
-    assert p.returncode == 0, describe_run(p)
-    onnx.checker.check_model(out, full_check=True)
-    m = tm.task_metrics(name, out, src)
-    summary_lines.append(f"trained {name} fp16 ({os.path.getsize(out) / os.path.getsize(src):.2f}x size): "
-                         + ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k != "images"))
-    for key, (op, bound) in FP16_BOUNDS[name].items():
-        ok = m[key] >= bound if op == ">=" else m[key] <= bound
-        assert ok, f"{key} {m[key]:.4f} not {op} {bound}"
+    _check_format(slim, tmp_path, trained[name]["model"], name, "fp16", FP16_BOUNDS[name], summary_lines)

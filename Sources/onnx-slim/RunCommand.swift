@@ -64,10 +64,15 @@ struct RunCommand: ParsableCommand {
 
         var times: [Double] = []
         var results: [(name: String, value: Value)] = []
-        for _ in 0..<`repeat` {
-            let start = Clock.now()
-            results = try evaluator.run(feeds.values)
-            times.append(Clock.now() - start)
+        do {
+            for _ in 0..<`repeat` {
+                let start = Clock.now()
+                results = try evaluator.run(feeds.values)
+                times.append(Clock.now() - start)
+            }
+        } catch let error as OnnxSlimError where error.kind == .badInput && !error.message.hasPrefix(model) {
+            // Evaluator errors name the node; the one line must name the file too.
+            throw OnnxSlimError.badInput(model, error.message)
         }
         let median = times.sorted()[times.count / 2]
 

@@ -258,3 +258,22 @@ def test_absurd_resize_scales_never_crash(slim, tmp_path, scale):
         assert proc.returncode in (0, 1, 2), f"{args[0]}: exit {proc.returncode}, stderr {proc.stderr!r}"
         if proc.returncode != 0:
             _assert_one_line_error(proc, "resize.onnx")
+
+
+def test_concat_of_scalars_never_crashes(slim, tmp_path):
+    """A Concat fed a scalar (a mutated Unsqueeze in a shape computation) used to trap in shape
+    inference: every command must finish or fail with one line."""
+    from onnx import numpy_helper
+    one = numpy_helper.from_array(np.array(1, np.int64), "one")
+    model = _model([helper.make_node("Shape", ["x"], ["s"], name="shape"),
+                    helper.make_node("Gather", ["s", "zero"], ["n"], name="gather", axis=0),
+                    helper.make_node("Concat", ["n", "one"], ["dims"], name="concat", axis=0),
+                    helper.make_node("Reshape", ["x", "dims"], ["y"], name="reshape")],
+                   [one, numpy_helper.from_array(np.array(0, np.int64), "zero")],
+                   outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    src = _save(tmp_path / "concat.onnx", model)
+    for args in (["info", src], ["run", src], [src, tmp_path / "out.onnx", "--quantize", "int8"]):
+        proc = slim(*args)
+        assert proc.returncode in (0, 1, 2), f"{args[0]}: exit {proc.returncode}, stderr {proc.stderr!r}"
+        if proc.returncode != 0:
+            _assert_one_line_error(proc, "concat.onnx")

@@ -4,6 +4,8 @@ enum ConcatOp {
         let all = try (0..<call.inputCount).map { try call.tensor($0) }
         guard let any = all.first else { throw call.failure("needs at least one input") }
         let first = all.first { $0.count > 0 } ?? any
+        // Concat joins tensors of rank ≥ 1; a scalar has no axis to join along.
+        guard first.rank >= 1 else { throw call.failure("cannot concatenate scalars") }
         let axis = try Axes.normalize(call.int("axis", 0), rank: first.rank)
         // Empty inputs add nothing (exporters concatenate empty 1-D shape pieces).
         let parts = all.filter { $0.count > 0 || $0.rank == first.rank }
@@ -74,6 +76,9 @@ extension ConcatOp {
         var shapes: [[DimExpr]] = []
         for k in 0..<call.inputCount where call.has(k) { shapes.append(try call.shape(k)) }
         guard let first = shapes.first else { throw call.gap("no inputs") }
+        guard !first.isEmpty, shapes.allSatisfy({ $0.count == first.count }) else {
+            throw call.gap("inputs of ranks \(shapes.map(\.count)) do not concatenate")
+        }
         let axis = try ShapeRules.axis(call.int("axis", 0), rank: first.count, call)
         var out = first
         out[axis] = shapes.reduce(DimExpr(0)) { $0 + (axis < $1.count ? $1[axis] : DimExpr(0)) }

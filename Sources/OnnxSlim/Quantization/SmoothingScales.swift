@@ -26,7 +26,7 @@ struct SmoothingScales {
     var roundTrip: (_ values: [Float], _ columns: Int) -> [Float]
 
     /// The candidates: nil (no smoothing), then α from 0.2 to 0.9.
-    static let alphas: [Double?] = [nil] + stride(from: 0.2, through: 0.9001, by: 0.1).map { $0 }
+    static let alphas: [Double?] = [nil] + (2...9).map { Double($0) / 10 }
 
     struct Choice {
         var alpha: Double?

@@ -52,10 +52,11 @@ enum ShapeRules {
         }
     }
 
-    /// `axis` in [-rank, rank) made non-negative, or a gap naming the node.
+    /// `axis` in [-rank, rank) made non-negative, or a gap naming the node. A scalar has no axis:
+    /// rules index the shape with the result, and a mutated model feeding one must not trap.
     static func axis(_ axis: Int, rank: Int, _ call: ShapeCall) throws -> Int {
         let a = axis < 0 ? axis + rank : axis
-        guard a >= 0 && a < max(rank, 1) else { throw call.gap("axis \(axis) is out of range for rank \(rank)") }
+        guard a >= 0 && a < rank else { throw call.gap("axis \(axis) is out of range for rank \(rank)") }
         return a
     }
 

@@ -76,7 +76,7 @@ extension ConcatOp {
         var shapes: [[DimExpr]] = []
         for k in 0..<call.inputCount where call.has(k) { shapes.append(try call.shape(k)) }
         guard let first = shapes.first else { throw call.gap("no inputs") }
-        guard !first.isEmpty, shapes.allSatisfy({ $0.count == first.count }) else {
+        guard shapes.allSatisfy({ $0.count == first.count }) else {
             throw call.gap("inputs of ranks \(shapes.map(\.count)) do not concatenate")
         }
         let axis = try ShapeRules.axis(call.int("axis", 0), rank: first.count, call)

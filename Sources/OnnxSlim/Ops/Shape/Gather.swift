@@ -104,8 +104,6 @@ extension GatherOp {
     /// data[:axis] + indices + data[axis+1:]; picks from known contents (a dim out of a Shape).
     static func inferShape(_ call: ShapeCall) throws -> [InferredValue] {
         let data = try call.input(0), s = try call.shape(0), idx = try call.shape(1)
-        // A scalar has no axis to gather along (ShapeRules.axis lets rank 0 through for Concat).
-        guard !s.isEmpty else { throw call.gap("Gather's data is a scalar") }
         let axis = try ShapeRules.axis(call.int("axis", 0), rank: s.count, call)
         var out = InferredValue.tensor(data.elemType, Array(s[..<axis]) + idx + Array(s[(axis + 1)...]))
         if s.count == 1, let v = data.values, let picks = call.constantInts(1) {

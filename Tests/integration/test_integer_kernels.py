@@ -48,32 +48,36 @@ def _outputs_of_slim(slim, model: str, feed: dict, work: str) -> list[np.ndarray
     return [np.load(os.path.join(outputs, f"{n}.npy")) for n in safe]
 
 
+def _case(slim, src: str, args: list, feed: dict, folder: str, key: str) -> dict:
+    """Converts `src` with `args` into `folder`; the onnxruntime jobs (emulated, native) on `feed`
+    and the evaluator's exact outputs."""
+    os.makedirs(folder)
+    out = os.path.join(folder, "model.onnx")
+    proc = slim(src, out, *args)
+    assert proc.returncode == 0, f"{key}: {describe_run(proc)}"
+    inputs = os.path.join(folder, "feed.npz")
+    np.savez(inputs, **feed)
+    job = {"model": out, "inputs": inputs, "outputs": os.path.join(folder, "emulated.npz")}
+    return {"job": job, "native": dict(job, outputs=os.path.join(folder, "native.npz")),
+            "exact": _outputs_of_slim(slim, out, feed, folder)}
+
+
 @pytest.fixture(scope="module")
 def runs(slim_bin, tmp_path_factory):
     """Every model in every int8 form, run by onnx-slim, native onnxruntime and emulated onnxruntime."""
     def slim(*args):
         return run_slim(slim_bin, *args)
     work = str(tmp_path_factory.mktemp("integer_kernels"))
-    cases, jobs = {}, []
+    cases = {}
     for model in MODELS:
         src = os.path.join(TESTDATA, f"{model}.onnx")
         feed = random_feed(ort_session(src), onnx.load(src, load_external_data=False), seed=5)
         for form, args in {**FORMS, **NEGATIVE}.items():
             key = f"{model}/{form}"
-            folder = os.path.join(work, model, form)
-            os.makedirs(folder)
-            out = os.path.join(folder, "model.onnx")
-            proc = slim(src, out, *args)
-            assert proc.returncode == 0, f"{key}: {describe_run(proc)}"
-            inputs = os.path.join(folder, "feed.npz")
-            np.savez(inputs, **feed)
-            job = {"model": out, "inputs": inputs, "outputs": os.path.join(folder, "emulated.npz")}
-            native = dict(job, outputs=os.path.join(folder, "native.npz"))
-            cases[key] = {"job": job, "native": native, "exact": _outputs_of_slim(slim, out, feed, folder)}
-            jobs.append(job)
+            cases[key] = _case(slim, src, args, feed, os.path.join(work, model, form), key)
     natives = [c["native"] for c in cases.values()]
     probe_native = emulated_cpu.run_jobs(natives, work, emulated=False)
-    probe_emulated = emulated_cpu.run_jobs(jobs, work, emulated=True)
+    probe_emulated = emulated_cpu.run_jobs([c["job"] for c in cases.values()], work, emulated=True)
     return {"cases": cases, "probe_native": probe_native, "probe_emulated": probe_emulated}
 
 
@@ -127,26 +131,17 @@ def trained_runs(slim_bin, tmp_path_factory):
     def slim(*args):
         return run_slim(slim_bin, *args)
     work = str(tmp_path_factory.mktemp("integer_kernels_trained"))
-    cases, jobs = {}, []
+    cases = {}
     variants = [(m, "int8", FORMS["int8"]) for m in TRAINED] + [("minilm", "int8-full-range", NEGATIVE["int8-full-range"])]
     for model, form, args in variants:
         src = tm.trained_models.ensure(model)["model"]
         feed = small_feed(model)
         if model == "minilm":  # one sentence: batch 1, as deployed
             feed = {k: v[:1] for k, v in feed.items()}
-        folder = os.path.join(work, model, form)
-        os.makedirs(folder)
-        out = os.path.join(folder, "model.onnx")
-        proc = slim(src, out, *args)
-        assert proc.returncode == 0, f"{model}/{form}: {describe_run(proc)}"
-        inputs = os.path.join(folder, "feed.npz")
-        np.savez(inputs, **feed)
-        job = {"model": out, "inputs": inputs, "outputs": os.path.join(folder, "emulated.npz")}
-        cases[f"{model}/{form}"] = {"job": job, "native": dict(job, outputs=os.path.join(folder, "native.npz")),
-                                    "exact": _outputs_of_slim(slim, out, feed, folder)}
-        jobs.append(job)
+        key = f"{model}/{form}"
+        cases[key] = _case(slim, src, args, feed, os.path.join(work, model, form), key)
     emulated_cpu.run_jobs([c["native"] for c in cases.values()], work, emulated=False)
-    emulated_cpu.run_jobs(jobs, work, emulated=True)
+    emulated_cpu.run_jobs([c["job"] for c in cases.values()], work, emulated=True)
     return cases
 
 

@@ -38,6 +38,9 @@ public struct ActivationSmoothingPass: ModelPass {
         var activation: String
         var nodes: [Int]            // main-graph node indices
         var initializers: [Int]     // their weights' initializer indices
+        /// How the weight pass will quantize them (the same for every dynamic-form weight).
+        var layout: QuantLayout
+        var maxCode: Int?
     }
 
     func groups(_ model: Model) throws -> (groups: [Group], skipped: [String: Int]) {
@@ -56,7 +59,10 @@ public struct ActivationSmoothingPass: ModelPass {
                 skipped["weight shared, in a subgraph or not a MatMul's", default: 0] += 1
                 continue
             }
-            if byActivation[x] == nil { order.append(x); byActivation[x] = Group(activation: x, nodes: [], initializers: []) }
+            if byActivation[x] == nil {
+                order.append(x)
+                byActivation[x] = Group(activation: x, nodes: [], initializers: [], layout: d.layout, maxCode: d.maxCode)
+            }
             byActivation[x]!.nodes.append(use.node)
             byActivation[x]!.initializers.append(index)
         }
@@ -64,22 +70,22 @@ public struct ActivationSmoothingPass: ModelPass {
     }
 
     public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
-        var (groups, skipped) = try groups(model)
+        let found = try groups(model)
+        let groups = found.groups
+        var skipped = found.skipped
         guard !groups.isEmpty else { return PassOutcome(name: name, changed: false, summary: []) }
         var graph = model.mainGraph
 
         // Calibration rows of every grouped activation.
         let samples: [ModelInputs]
         let source: String
-        do {
-            if let folder = calibration.folder {
-                samples = try ModelInputs.samples(folder: folder, count: 0, model: model, dims: calibration.dims, seed: calibration.seed)
-                source = "\(samples.count) samples from \(folder)"
-            } else {
-                let dims = Self.generatedDims(model, given: calibration.dims)
-                samples = try ModelInputs.samples(folder: nil, count: Self.generatedSamples, model: model, dims: dims, seed: calibration.seed)
-                source = "\(samples.count) generated samples" + (dims.isEmpty ? "" : " (" + dims.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
-            }
+        if let folder = calibration.folder {
+            samples = try ModelInputs.samples(folder: folder, count: 0, model: model, dims: calibration.dims, seed: calibration.seed)
+            source = "\(samples.count) samples from \(folder)"
+        } else {
+            let dims = Self.generatedDims(model, given: calibration.dims)
+            samples = try ModelInputs.samples(folder: nil, count: Self.generatedSamples, model: model, dims: dims, seed: calibration.seed)
+            source = "\(samples.count) generated samples" + (dims.isEmpty ? "" : " (" + dims.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
         }
         let watched = Set(groups.map(\.activation))
         let perSample = max(1, Self.rowBudget / max(samples.count, 1))
@@ -138,7 +144,7 @@ public struct ActivationSmoothingPass: ModelPass {
                 ws.append((try TensorValues.floats(t, reader: context.reader), Int(t.dims[1])))
             }
             guard ws.count == g.initializers.count else { skipped["weight rows differ from the activation's channels", default: 0] += 1; continue }
-            let search = SmoothingScales(samples: xs, channels: k, weights: ws, roundTrip: roundTrip)
+            let search = SmoothingScales(samples: xs, channels: k, weights: ws) { roundTrip($0, $1, g) }
             let choice = search.choose(alpha: alpha)
             errorBefore += choice.unsmoothedError
             errorAfter += choice.error
@@ -175,15 +181,12 @@ public struct ActivationSmoothingPass: ModelPass {
                            skipped: skipped.map { ($0.key, $0.value) }.sorted { $0.reason < $1.reason })
     }
 
-    /// Quantize-then-dequantize with the weight pass's format and narrowed codes, per column of
-    /// [K, N] as the dynamic form stores it.
-    private func roundTrip(_ values: [Float], _ columns: Int) -> [Float] {
-        let options = quantizer.options
-        let maxCode = options.format == .int8 && !options.fullRangeIntegerKernels ? QuantFormat.integerKernelMaxCode : nil
+    /// Quantize-then-dequantize exactly as the weight pass will store the group's weights
+    /// ([K, N], the plan's layout and codes).
+    private func roundTrip(_ values: [Float], _ columns: Int, _ group: Group) -> [Float] {
         let q = values.withUnsafeBufferPointer {
-            WeightQuantizer.quantize($0, dims: [values.count / columns, columns], format: options.format,
-                                     layout: options.perTensor ? .perTensor : .perChannel(1),
-                                     symmetric: options.symmetric, maxCode: maxCode)
+            WeightQuantizer.quantize($0, dims: [values.count / columns, columns], format: quantizer.options.format,
+                                     layout: group.layout, symmetric: quantizer.options.symmetric, maxCode: group.maxCode)
         }
         return WeightQuantizer.dequantize(q)
     }

@@ -47,7 +47,7 @@ struct QuantizationOptions: ParsableArguments {
         guard calibrationSamples >= 1 else { throw ValidationError("--calibration-samples must be at least 1") }
     }
 
-    @Option(help: "Calibration samples for --int8-mode static (and for --quantize fp16's range check): a folder of tensors (.npy/.pb named after graph inputs) or of sample folders.")
+    @Option(help: "Calibration samples for --int8-mode static, for smoothing and --int8-mode auto's choice of integer MatMuls, and for --quantize fp16's range check: a folder of tensors (.npy/.pb named after graph inputs) or of sample folders.")
     var calibration: String?
 
     @Flag(help: "With --int8-mode static and no --calibration: calibrate on generated random inputs (--calibration-samples of them). Ranges from random inputs rarely match real data; the report says so.")
@@ -129,17 +129,17 @@ struct QuantizationOptions: ParsableArguments {
         } else if calibrationGenerated {
             throw OnnxSlimError.usage("--calibration-generated is used by --int8-mode static")
         }
+        // Calibrate the integer MatMuls: smoothing, and (auto) which keep float activations.
         let smoothingChoice = try parsedSmoothing()
-        if !isStatic, smoothingChoice != .off {
-            var alpha: Double? = nil
-            if case .fixed(let a) = smoothingChoice { alpha = a }
-            var smoothing = ActivationSmoothingPass(quantizer: pass, alpha: alpha)
-            smoothing.calibration.folder = self.calibration
-            smoothing.calibration.dims = dims
-            smoothing.calibration.seed = seed
-            passes.append(smoothing)
+        let budget = int8Mode == .auto && (quantize == .int8 || quantize == .uint8) ? IntegerErrorBudget.standard : nil
+        if !isStatic, smoothingChoice != .off || budget != nil {
+            var calibrating = ActivationSmoothingPass(quantizer: pass, smoothing: smoothingChoice, errorBudget: budget)
+            calibrating.calibration.folder = self.calibration
+            calibrating.calibration.dims = dims
+            calibrating.calibration.seed = seed
+            passes.append(calibrating)
         } else if !isStatic && self.calibration != nil {
-            throw OnnxSlimError.usage("--calibration is used by --int8-mode static and by --smoothing")
+            throw OnnxSlimError.usage("--calibration is used by --int8-mode static or auto, and by --smoothing")
         }
         passes.append(pass)
         if !keepFloat32 {
@@ -152,10 +152,8 @@ struct QuantizationOptions: ParsableArguments {
 }
 
 extension QuantizationOptions {
-    enum Smoothing: Equatable { case off, search, fixed(Double) }
-
     /// `--smoothing` parsed.
-    func parsedSmoothing() throws -> Smoothing {
+    func parsedSmoothing() throws -> SmoothingStrength {
         switch smoothing {
         case "off": return .off
         case "auto": return .search

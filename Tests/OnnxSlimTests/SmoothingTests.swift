@@ -86,6 +86,49 @@ final class SmoothingTests: XCTestCase {
         XCTAssertEqual(a.count, b.count)
         for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-3 * max(1, abs(u))) }
     }
+
+    func testErrorBudgetKeepsTheWorstGroupsFloatUntilTheRestFit() {
+        let budget = IntegerErrorBudget(budget: 0.01)
+        XCTAssertEqual(budget.floatGroups([0.002, 0.003, 0.001]), [])           // 0.006 fits
+        XCTAssertEqual(budget.floatGroups([0.004, 0.009, 0.002, 0.005]), [1, 3])  // 0.020 → 0.011 → 0.006
+        XCTAssertEqual(budget.floatGroups([0.02]), [0])
+        XCTAssertEqual(budget.floatGroups([0.006, 0.006]), [1])                  // a tie: the later one
+        XCTAssertEqual(budget.floatGroups([]), [])
+    }
+
+    /// With no budget to spend, the pass smooths nothing and tells the weight pass to fold the
+    /// weight, which then stays a float MatMul over int8 weights.
+    func testOverspentBudgetFoldsTheWeightInsteadOfSmoothing() throws {
+        let k = 32, n = 24
+        let (_, w) = outlierCase(k: k, n: n)
+        var g = Graph()
+        g.name = "budget"
+        g.inputs = [ValueInfo(name: "x", type: .tensor(.float, [.symbol("batch"), .symbol("seq"), .fixed(Int64(k))]))]
+        g.outputs = [ValueInfo(name: "y", type: .tensor(.float, [.symbol("batch"), .symbol("seq"), .fixed(Int64(n))]))]
+        g.initializers = [TensorValues.tensor("w", dims: [Int64(k), Int64(n)], floats: w)]
+        g.nodes = [Node("MatMul", inputs: ["x", "w"], outputs: ["y"], name: "mm")]
+        var m = Model()
+        m.irVersion = 8
+        m.opsetImports = [OperatorSetID(version: 13)]
+        m.graph = g
+        let quantizer = QuantizeWeightsPass(.init(format: .int8))
+        let context = PassContext()
+        var out = m
+        let outcome = try ActivationSmoothingPass(quantizer: quantizer, errorBudget: 0).run(&out, context)
+        XCTAssertFalse(outcome.changed, outcome.line)
+        XCTAssertEqual(context.floatActivationWeights, ["w"])
+        XCTAssertTrue(outcome.line.contains("1 MatMuls keep float activations"), outcome.line)
+        _ = try quantizer.run(&out, context)
+        let ops = out.mainGraph.nodes.map(\.opType)
+        XCTAssertTrue(ops.contains("MatMul") && !ops.contains("MatMulInteger"), "\(ops)")
+        // A generous budget keeps it integer.
+        let generous = PassContext()
+        var kept = m
+        _ = try ActivationSmoothingPass(quantizer: quantizer, errorBudget: 1).run(&kept, generous)
+        XCTAssertTrue(generous.floatActivationWeights.isEmpty)
+        _ = try quantizer.run(&kept, generous)
+        XCTAssertTrue(kept.mainGraph.nodes.contains { $0.opType == "MatMulInteger" })
+    }
 }
 
 private extension Double { var f: Float { Float(self) } }

@@ -154,7 +154,7 @@ def test_smoothing_recovers_minilm_outlier_channels(slim, tmp_path, trained, sum
         p = slim(src, out, "--quantize", "int8", *extra)
         assert p.returncode == 0, describe_run(p)
         if label == "smoothed":
-            assert "smooth activations:" in p.stdout and "smoothed" in p.stdout, p.stdout
+            assert "integer MatMul calibration:" in p.stdout and "smoothed" in p.stdout, p.stdout
         results[label] = tm.task_metrics("minilm", out, src)
     s, o = results["smoothed"], results["off"]
     summary_lines.append(f"trained minilm int8 emb cos mean: smoothed {s['emb_cos_mean']:.4f}, "

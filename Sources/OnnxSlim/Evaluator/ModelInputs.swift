@@ -12,8 +12,10 @@ import Glibc
 ///
 /// Generation rule: symbolic dims take their `--dim name=value`, else 1; unknown dims (no value,
 /// or a negative one as Paddle writes them) are 1.
-/// Floats are standard normal; integers that index a Gather table are uniform over its rows,
-/// inputs named like a mask are all ones, other integers are uniform in 0..<2; bools are fair coins.
+/// Floats are standard normal; integers that index a Gather table are drawn over its rows with
+/// p(i) ∝ 1/(i + 10) (`zipfIndex`: BPE and WordPiece vocabularies number tokens roughly by
+/// frequency, so text's tokens are mostly low ids), inputs named like a mask are all ones, other
+/// integers are uniform in 0..<2; bools are fair coins.
 public struct ModelInputs {
     public var values: [String: Value] = [:]
     /// What generation decided (dims defaulted, ranges chosen), for the report.
@@ -93,9 +95,13 @@ public struct ModelInputs {
                     value = NDArray(int64s: [Int64](repeating: 1, count: n), shape: shape, type: type)
                     result.notes.append("input '\(info.name)': all ones (a mask)")
                 } else {
-                    let rows = tables[info.name] ?? 2
-                    value = NDArray(int64s: (0..<n).map { _ in Int64(rng.next() % UInt64(max(rows, 1))) }, shape: shape, type: type)
-                    result.notes.append("input '\(info.name)': uniform integers in 0..<\(rows)")
+                    if let rows = tables[info.name] {
+                        value = NDArray(int64s: (0..<n).map { _ in Int64(zipfIndex(rows: rows, &rng)) }, shape: shape, type: type)
+                        result.notes.append("input '\(info.name)': indices in 0..<\(rows), low ones likelier (p ∝ 1/(i+10), as tokens of text)")
+                    } else {
+                        value = NDArray(int64s: (0..<n).map { _ in Int64(rng.next() % 2) }, shape: shape, type: type)
+                        result.notes.append("input '\(info.name)': uniform integers in 0..<2")
+                    }
                 }
             case .string:
                 throw OnnxSlimError(.badInput, "cannot generate string input '\(info.name)'; give it with --inputs")
@@ -107,6 +113,16 @@ public struct ModelInputs {
             result.notes.append(name == "?" ? "unnamed dims set to 1" : "dim '\(name)' set to 1 (use --dim \(name)=N)")
         }
         return result
+    }
+
+    /// An index in 0..<rows with p(i) ∝ 1/(i + c), c = 10, by inverting the continuous CDF
+    /// F(x) = ln((x + c)/c) / ln((rows + c)/c): a Zipf law over a vocabulary ordered by frequency.
+    static func zipfIndex(rows: Int, _ rng: inout SplitMix64) -> Int {
+        guard rows > 1 else { return 0 }
+        let c = 10.0
+        let u = Double(rng.uniform())
+        let x = c * pow((Double(rows) + c) / c, u) - c
+        return min(max(Int(x), 0), rows - 1)
     }
 
     /// The generated inputs with their types and dims (`x float32[1,3,1,1]`), for error messages

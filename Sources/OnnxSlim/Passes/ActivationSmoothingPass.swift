@@ -1,26 +1,43 @@
-/// `--smoothing auto|off|α`: before int8 weights become integer MatMuls (the dynamic form), move
-/// activation outliers into the weights, per input channel (SmoothQuant; math in
-/// `SmoothingScales`). For a group of MatMuls reading one activation X:
+/// `--smoothing auto|off|α`, and `--int8-mode auto`'s choice of which MatMuls quantize their
+/// activations: before int8 weights become integer MatMuls (the dynamic form), measure each
+/// group of MatMuls reading one activation X on calibration rows, then
 ///
-///     before:  X ──────────────────────────→ MatMul(·, W)
-///     after:   X → Mul(·, 1/s) → X_smoothed → MatMul(·, diag(s)·W)
+/// 1. move activation outliers into the weights, per input channel (SmoothQuant; math in
+///    `SmoothingScales`):
 ///
-/// exact in float; the weight quantizer then sees diag(s)·W. α is chosen per group by the
-/// simulated integer-product error on calibration activations (`--calibration DIR`, else
-/// generated inputs whose symbolic dims other than the first take `generatedLength`, since
-/// one-token sequences show nothing of attention's statistics). When the model cannot be run on
-/// them, nothing is smoothed and the report says why: smoothing never makes `--quantize` fail.
+///        before:  X ──────────────────────────→ MatMul(·, W)
+///        after:   X → Mul(·, 1/s) → X_smoothed → MatMul(·, diag(s)·W)
+///
+///    exact in float; the weight quantizer then sees diag(s)·W. α is chosen per group by the
+///    simulated integer-product error;
+/// 2. with an error budget (`--int8-mode auto`), keep float activations for the groups whose
+///    remaining error would overspend it (`IntegerErrorBudget`): their weights are stored folded
+///    (`PassContext.floatActivationWeights`), and they are not smoothed.
+///
+/// Calibration rows come from `--calibration DIR`, else generated inputs whose symbolic dims
+/// other than the first take `generatedLength`, since one-token sequences show nothing of
+/// attention's statistics. When the model cannot be run on them, nothing changes and the report
+/// says why: this pass never makes `--quantize` fail.
 public struct ActivationSmoothingPass: ModelPass {
-    public var name: String { "smooth activations" }
+    public var name: String { "integer MatMul calibration" }
 
     /// The weight pass that will run next: its plan says which weights become integer MatMuls.
     public var quantizer: QuantizeWeightsPass
-    /// nil: search α per group; else this α everywhere.
-    public var alpha: Double?
+    public var smoothing: SmoothingStrength
+    /// Σ relative error the integer MatMuls may add (`IntegerErrorBudget`); nil: every
+    /// dynamic-form weight stays dynamic (`--int8-mode dynamic`).
+    public var errorBudget: Double?
     public var calibration = ActivationQDQPass.Calibration()
-    /// Generated samples, and the length symbolic dims take in them.
+    /// Generated samples: symbolic sequence dims take `generatedLength` (`fallbackLength` when
+    /// the model cannot run on it), over as many samples as make `generatedRows` positions.
+    /// Measured on SmolLM2-135M: the layers that need float activations on text show as such on
+    /// 4 generated sequences of 128 tokens (perplexity +4% at the standard budget) but not on 16 of
+    /// 16 (+8%).
+    public static let generatedLength = 128
+    public static let fallbackLength = 16
+    public static let generatedRows = 512
+    /// Generated samples of a model without sequence dims (images).
     public static let generatedSamples = 16
-    public static let generatedLength = 16
     /// Calibration rows kept per activation (bounded memory), spread over the samples.
     public static let rowBudget = 512
     /// Fewer calibration rows than this (a CNN's pooled features: one row per image) say too
@@ -28,9 +45,10 @@ public struct ActivationSmoothingPass: ModelPass {
     /// Measured: Open-NSFW's classifier input smoothed from 16 generated images got worse on photos.
     public static let minimumRows = 128
 
-    public init(quantizer: QuantizeWeightsPass, alpha: Double? = nil) {
+    public init(quantizer: QuantizeWeightsPass, smoothing: SmoothingStrength = .search, errorBudget: Double? = nil) {
         self.quantizer = quantizer
-        self.alpha = alpha
+        self.smoothing = smoothing
+        self.errorBudget = errorBudget
     }
 
     /// One activation and the dynamic-form MatMuls reading it.
@@ -76,57 +94,38 @@ public struct ActivationSmoothingPass: ModelPass {
         guard !groups.isEmpty else { return PassOutcome(name: name, changed: false, summary: []) }
         var graph = model.mainGraph
 
-        // Calibration rows of every grouped activation.
-        let samples: [ModelInputs]
-        let source: String
-        if let folder = calibration.folder {
-            samples = try ModelInputs.samples(folder: folder, count: 0, model: model, dims: calibration.dims, seed: calibration.seed)
-            source = "\(samples.count) samples from \(folder)"
-        } else {
-            let dims = Self.generatedDims(model, given: calibration.dims)
-            samples = try ModelInputs.samples(folder: nil, count: Self.generatedSamples, model: model, dims: dims, seed: calibration.seed)
-            source = "\(samples.count) generated samples" + (dims.isEmpty ? "" : " (" + dims.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
-        }
+        // Calibration rows of every grouped activation. Generated samples try sequences of
+        // `generatedLength` first, then `fallbackLength` for models that cannot take them.
         let watched = Set(groups.map(\.activation))
-        let perSample = max(1, Self.rowBudget / max(samples.count, 1))
-        var rows: [String: [[Float]]] = [:]
-        var channels: [String: Int] = [:]
-        func keep(_ name: String, _ value: NDArray) {
-            guard watched.contains(name), case .float(let v) = value.storage, let k = value.shape.last, k > 0 else { return }
-            if let known = channels[name], known != k { return }
-            channels[name] = k
-            let count = v.count / k
-            let step = max(1, count / perSample)
-            var kept: [Float] = []
-            kept.reserveCapacity(min(count, perSample) * k)
-            var r = 0
-            while r < count && kept.count < perSample * k { kept += v[(r * k)..<((r + 1) * k)]; r += step }
-            rows[name, default: []].append(kept)
-        }
-        let evaluator = try Evaluator(model: model, reader: context.reader)
-        evaluator.observe = { name, value in keep(name, value) }
-        do {
-            for (index, s) in samples.enumerated() {
-                _ = try evaluator.run(s.values)
-                for info in graph.inputs where watched.contains(info.name) {
-                    if case .tensor(let t)? = s.values[info.name] { keep(info.name, t) }
-                }
-                // After one sample the row counts are known: stop when no group can reach the minimum.
-                if index == 0 && !rows.isEmpty && rows.allSatisfy({ name, r in
-                    (r.first.map { $0.count / max(channels[name] ?? 1, 1) } ?? 0) * samples.count < Self.minimumRows
-                }) { break }
+        var observed: (rows: [String: [[Float]]], channels: [String: Int])? = nil
+        var source = ""
+        var failure = ""
+        let lengths = calibration.folder == nil ? [Self.generatedLength, Self.fallbackLength] : [0]
+        for length in lengths where observed == nil {
+            let samples: [ModelInputs]
+            if let folder = calibration.folder {
+                samples = try ModelInputs.samples(folder: folder, count: 0, model: model, dims: calibration.dims, seed: calibration.seed)
+                source = "\(samples.count) samples from \(folder)"
+            } else {
+                let dims = Self.generatedDims(model, given: calibration.dims, length: length)
+                let sequences = dims.count > calibration.dims.count
+                let count = sequences ? max(1, Self.generatedRows / length) : Self.generatedSamples
+                samples = try ModelInputs.samples(folder: nil, count: count, model: model, dims: dims, seed: calibration.seed)
+                source = "\(samples.count) generated samples" + (dims.isEmpty ? "" : " (" + dims.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
             }
-        } catch {
-            return PassOutcome(name: name, changed: false, summary: [],
-                               skipped: [("the evaluator cannot run the model on \(source): \(error)", groups.count)])
+            do {
+                observed = try observe(watched, in: model, on: samples, context)
+            } catch {
+                failure = "the evaluator cannot run the model on \(source): \(error)"
+            }
+        }
+        guard let (rows, channels) = observed else {
+            return PassOutcome(name: name, changed: false, summary: [], skipped: [(failure, groups.count)])
         }
 
-        // Choose scales per group and rewrite.
-        var allocator = NameAllocator(model)
-        var inserted: [String: Node] = [:]
-        var smoothed = 0, layers = 0
-        var errorBefore = 0.0, errorAfter = 0.0
-        var alphas: [Double] = []
+        // Measure every group (and choose its scales), then spend the error budget.
+        struct Measured { var group: Group; var weights: [(values: [Float], columns: Int)]; var choice: SmoothingScales.Choice }
+        var measured: [Measured] = []
         for g in groups {
             guard let k = channels[g.activation], let xs = rows[g.activation], !xs.isEmpty else {
                 skipped["activation not observed", default: 0] += 1
@@ -145,13 +144,35 @@ public struct ActivationSmoothingPass: ModelPass {
             }
             guard ws.count == g.initializers.count else { skipped["weight rows differ from the activation's channels", default: 0] += 1; continue }
             let search = SmoothingScales(samples: xs, channels: k, weights: ws) { roundTrip($0, $1, g) }
-            let choice = search.choose(alpha: alpha)
+            measured.append(Measured(group: g, weights: ws, choice: search.choose(smoothing)))
+        }
+        let relativeErrors = measured.map(\.choice.relativeError)
+        let floatGroups = Set(errorBudget.map { IntegerErrorBudget(budget: $0).floatGroups(relativeErrors) } ?? [])
+        var summary: [String] = []
+        if let budget = errorBudget, !measured.isEmpty {
+            let kept = floatGroups.reduce(0) { $0 + measured[$1].group.nodes.count }
+            let total = relativeErrors.reduce(0, +)
+            let left = total - floatGroups.reduce(0) { $0 + relativeErrors[$1] }
+            for i in floatGroups { for w in measured[i].group.initializers { context.floatActivationWeights.insert(graph.initializers[w].name) } }
+            summary.append(kept == 0
+                ? String(format: "every measured MatMul stays integer (simulated error %.4f, budget %g)", total, budget)
+                : String(format: "%d MatMuls keep float activations (folded int8 weights): simulated error of the integer form %.4f → %.4f, budget %g", kept, total, max(left, 0), budget))
+        }
+
+        var allocator = NameAllocator(model)
+        var inserted: [String: Node] = [:]
+        var smoothed = 0, layers = 0
+        var errorBefore = 0.0, errorAfter = 0.0
+        var alphas: [Double] = []
+        for (index, m) in measured.enumerated() where !floatGroups.contains(index) {
+            let g = m.group, choice = m.choice
             errorBefore += choice.unsmoothedError
             errorAfter += choice.error
             guard let a = choice.alpha else { continue }
             alphas.append(a)
             let s = choice.scales
-            for (i, w) in zip(g.initializers, ws) {
+            let k = s.count
+            for (i, w) in zip(g.initializers, m.weights) {
                 var scaled = w.values
                 for r in 0..<k { for c in 0..<w.columns { scaled[r * w.columns + c] *= s[r] } }
                 let t = graph.initializers[i]
@@ -174,11 +195,49 @@ public struct ActivationSmoothingPass: ModelPass {
         }
         graph.nodes = nodes
         model.mainGraph = graph
-        let alphaText = alpha.map { "α \($0)" } ?? (alphas.isEmpty ? "α searched" : "α searched per activation, \(alphas.min()!)–\(alphas.max()!)")
-        let reduction = errorBefore > 0 ? String(format: "%.0f%%", 100 * (1 - errorAfter / errorBefore)) : "0%"
-        return PassOutcome(name: name, changed: smoothed > 0,
-                           summary: smoothed == 0 ? [] : ["\(smoothed) activations feeding \(layers) integer MatMuls smoothed (\(alphaText); simulated int8 product error −\(reduction) on \(source))"],
+        if smoothed > 0 {
+            var alphaText = "α searched per activation, \(alphas.min()!)–\(alphas.max()!)"
+            if case .fixed(let a) = smoothing { alphaText = "α \(a)" }
+            let reduction = errorBefore > 0 ? String(format: "%.0f%%", 100 * (1 - errorAfter / errorBefore)) : "0%"
+            summary.insert("\(smoothed) activations feeding \(layers) integer MatMuls smoothed (\(alphaText); simulated int8 product error −\(reduction))", at: 0)
+        }
+        if !summary.isEmpty { summary.append("calibrated on \(source)") }
+        return PassOutcome(name: name, changed: smoothed > 0, summary: summary,
                            skipped: skipped.map { ($0.key, $0.value) }.sorted { $0.reason < $1.reason })
+    }
+
+    /// Up to `rowBudget` rows (spread over the samples) of each watched activation, and its
+    /// channel count (the last dim).
+    private func observe(_ watched: Set<String>, in model: Model, on samples: [ModelInputs],
+                         _ context: PassContext) throws -> (rows: [String: [[Float]]], channels: [String: Int]) {
+        let perSample = max(1, Self.rowBudget / max(samples.count, 1))
+        var rows: [String: [[Float]]] = [:]
+        var channels: [String: Int] = [:]
+        func keep(_ name: String, _ value: NDArray) {
+            guard watched.contains(name), case .float(let v) = value.storage, let k = value.shape.last, k > 0 else { return }
+            if let known = channels[name], known != k { return }
+            channels[name] = k
+            let count = v.count / k
+            let step = max(1, count / perSample)
+            var kept: [Float] = []
+            kept.reserveCapacity(min(count, perSample) * k)
+            var r = 0
+            while r < count && kept.count < perSample * k { kept += v[(r * k)..<((r + 1) * k)]; r += step }
+            rows[name, default: []].append(kept)
+        }
+        let evaluator = try Evaluator(model: model, reader: context.reader)
+        evaluator.observe = { name, value in keep(name, value) }
+        for (index, s) in samples.enumerated() {
+            _ = try evaluator.run(s.values)
+            for info in model.mainGraph.inputs where watched.contains(info.name) {
+                if case .tensor(let t)? = s.values[info.name] { keep(info.name, t) }
+            }
+            // After one sample the row counts are known: stop when no group can reach the minimum.
+            if index == 0 && !rows.isEmpty && rows.allSatisfy({ name, r in
+                (r.first.map { $0.count / max(channels[name] ?? 1, 1) } ?? 0) * samples.count < Self.minimumRows
+            }) { break }
+        }
+        return (rows, channels)
     }
 
     /// Quantize-then-dequantize exactly as the weight pass will store the group's weights
@@ -191,9 +250,9 @@ public struct ActivationSmoothingPass: ModelPass {
         return WeightQuantizer.dequantize(q)
     }
 
-    /// Dims for generated samples: the user's, else `generatedLength` for every symbolic dim that
+    /// Dims for generated samples: the user's, else `length` for every symbolic dim that
     /// is not only ever a leading (batch) dim.
-    static func generatedDims(_ model: Model, given: [String: Int]) -> [String: Int] {
+    static func generatedDims(_ model: Model, given: [String: Int], length: Int = generatedLength) -> [String: Int] {
         var dims = given
         var leadingOnly: [String: Bool] = [:]
         for info in model.mainGraph.inputs {
@@ -201,7 +260,7 @@ public struct ActivationSmoothingPass: ModelPass {
                 if case .param(let p) = d.value { leadingOnly[p] = (leadingOnly[p] ?? true) && i == 0 }
             }
         }
-        for (p, leading) in leadingOnly where dims[p] == nil && !leading { dims[p] = generatedLength }
+        for (p, leading) in leadingOnly where dims[p] == nil && !leading { dims[p] = length }
         return dims
     }
 }

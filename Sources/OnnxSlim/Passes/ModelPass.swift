@@ -39,5 +39,9 @@ public final class PassContext {
     public let reader: ExternalDataReader
     /// True once an earlier pass of this run changed the model.
     public var changedSoFar = false
+    /// Main-graph weights an earlier pass measured too lossy as integer MatMuls (`--int8-mode
+    /// auto`, see `ActivationSmoothingPass`): the weight pass stores them folded instead, so
+    /// their MatMuls keep float activations.
+    public var floatActivationWeights: Set<String> = []
     public init(reader: ExternalDataReader = ExternalDataReader()) { self.reader = reader }
 }

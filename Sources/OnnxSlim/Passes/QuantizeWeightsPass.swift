@@ -102,7 +102,8 @@ public struct QuantizeWeightsPass: ModelPass {
         try plan(model).requiredOpset
     }
 
-    func plan(_ model: Model) throws -> Plan {
+    /// `floatActivations`: main-graph weights to keep out of the dynamic form (folded instead).
+    func plan(_ model: Model, floatActivations: Set<String> = []) throws -> Plan {
         guard let graph = model.graph else { return Plan() }
         if let pattern = options.excludeNodes, (try? Regex(pattern)) == nil {
             throw OnnxSlimError.usage("--exclude-nodes: invalid regular expression '\(pattern)'")
@@ -166,6 +167,10 @@ public struct QuantizeWeightsPass: ModelPass {
             var form = chooseForm(primaryUse, op: op, dataType: def.tensor.dataType)
             var dynamicUses: [WeightCatalog.Use] = []
             var transposed = false
+            if form == .dynamic && key.path == .main && floatActivations.contains(key.name) {
+                form = .folded
+                plan.notes["\(op): folded, float activations (the integer form measured too lossy)", default: 0] += 1
+            }
             if form == .dynamic {
                 let nonLookup = uses.filter { u in !lookups.contains { $0.path == u.path && $0.node == u.node } }
                 let eligible = nonLookup.allSatisfy { dynamicEligible($0, rank: rank, graph: graph, types: &typesByGraph) }
@@ -308,7 +313,7 @@ public struct QuantizeWeightsPass: ModelPass {
     }
 
     public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
-        let plan = try plan(model)
+        let plan = try plan(model, floatActivations: context.floatActivationWeights)
         let opset = model.opsetVersion() ?? 1
         guard opset >= plan.requiredOpset else {
             throw OnnxSlimError.usage("\(name) needs opset \(plan.requiredOpset); the model has \(opset) (run the opset upgrade first)")

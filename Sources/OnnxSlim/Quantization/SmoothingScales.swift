@@ -16,6 +16,11 @@ import Glibc
 /// q_a the runtime's dynamic uint8 quantization (range [min(x,0), max(x,0)], 255 steps, per
 /// sample) and q_w exactly the weight quantizer's codes. "No smoothing" is a candidate too, so a
 /// layer is only changed when that lowers its error.
+/// `--smoothing auto|off|α`.
+public enum SmoothingStrength: Equatable, Sendable {
+    case off, search, fixed(Double)
+}
+
 struct SmoothingScales {
     /// Calibration rows of the layer's input: one [rows × K] block per sample.
     var samples: [[Float]]
@@ -40,8 +45,9 @@ struct SmoothingScales {
         var relativeError: Double { signal > 0 ? error / signal : 0 }
     }
 
-    /// The α with the least simulated error among `candidates` (the search), or `alpha` as given.
-    func choose(alpha given: Double? = nil) -> Choice {
+    /// `.search`: the α with the least simulated error among `alphas`; `.fixed`: that α;
+    /// `.off`: no smoothing (the choice still carries the layer's error).
+    func choose(_ strength: SmoothingStrength = .search) -> Choice {
         let activationMax = columnMax(samples.flatMap { $0 })
         var weightMax = [Float](repeating: 0, count: channels)
         for w in weights { for (k, m) in rowMax(w.values, columns: w.columns).enumerated() { weightMax[k] = max(weightMax[k], m) } }
@@ -49,10 +55,16 @@ struct SmoothingScales {
         let ones = [Float](repeating: 1, count: channels)
         let unsmoothed = error(scales: ones, references: references)
         var best = Choice(alpha: nil, scales: ones, error: unsmoothed, unsmoothedError: unsmoothed)
-        for a in given.map({ [$0] }) ?? Self.alphas.compactMap({ $0 }) {
+        let candidates: [Double]
+        switch strength {
+        case .off: candidates = []
+        case .search: candidates = Self.alphas.compactMap { $0 }
+        case .fixed(let a): candidates = [a]
+        }
+        for a in candidates {
             let s = scales(alpha: a, activationMax: activationMax, weightMax: weightMax)
             let e = error(scales: s, references: references)
-            if given != nil || e < best.error { best = Choice(alpha: a, scales: s, error: e, unsmoothedError: unsmoothed) }
+            if strength != .search || e < best.error { best = Choice(alpha: a, scales: s, error: e, unsmoothedError: unsmoothed) }
         }
         best.signal = references.joined().reduce(0.0) { acc, y in acc + y.reduce(0.0) { $0 + Double($1) * Double($1) } }
         return best

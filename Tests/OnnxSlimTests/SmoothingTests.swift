@@ -13,6 +13,21 @@ final class SmoothingTests: XCTestCase {
         return (x, w)
     }
 
+    /// x [batch, seq, k] → `nodes` → y [batch, seq, n], with weight "w" [k, n] and `extra` initializers.
+    private func matMulModel(k: Int, n: Int, w: [Float], nodes: [Node], extra: [Tensor] = []) -> Model {
+        var g = Graph()
+        g.name = "smooth"
+        g.inputs = [ValueInfo(name: "x", type: .tensor(.float, [.symbol("batch"), .symbol("seq"), .fixed(Int64(k))]))]
+        g.outputs = [ValueInfo(name: "y", type: .tensor(.float, [.symbol("batch"), .symbol("seq"), .fixed(Int64(n))]))]
+        g.initializers = [TensorValues.tensor("w", dims: [Int64(k), Int64(n)], floats: w)] + extra
+        g.nodes = nodes
+        var m = Model()
+        m.irVersion = 8
+        m.opsetImports = [OperatorSetID(version: 13)]
+        m.graph = g
+        return m
+    }
+
     private func search(_ x: [Float], _ w: [Float], k: Int, n: Int) -> SmoothingScales {
         SmoothingScales(samples: [x], channels: k, weights: [(w, n)]) { values, columns in
             let q = values.withUnsafeBufferPointer {
@@ -61,20 +76,11 @@ final class SmoothingTests: XCTestCase {
     func testPassIsExactInFloat() throws {
         let k = 32, n = 24
         let (_, w) = outlierCase(k: k, n: n)
-        var g = Graph()
-        g.name = "smooth"
-        g.inputs = [ValueInfo(name: "x", type: .tensor(.float, [.symbol("batch"), .symbol("seq"), .fixed(Int64(k))]))]
-        g.outputs = [ValueInfo(name: "y", type: .tensor(.float, [.symbol("batch"), .symbol("seq"), .fixed(Int64(n))]))]
-        g.initializers = [TensorValues.tensor("w", dims: [Int64(k), Int64(n)], floats: w)]
-        g.nodes = [Node("Mul", inputs: ["x", "gain"], outputs: ["xg"], name: "gain"),
-                   Node("MatMul", inputs: ["xg", "w"], outputs: ["y"], name: "mm")]
         var gain = [Float](repeating: 1, count: k)
         gain[5] = 60
-        g.initializers.append(TensorValues.tensor("gain", dims: [Int64(k)], floats: gain))
-        var m = Model()
-        m.irVersion = 8
-        m.opsetImports = [OperatorSetID(version: 13)]
-        m.graph = g
+        let m = matMulModel(k: k, n: n, w: w, nodes: [Node("Mul", inputs: ["x", "gain"], outputs: ["xg"], name: "gain"),
+                                                     Node("MatMul", inputs: ["xg", "w"], outputs: ["y"], name: "mm")],
+                            extra: [TensorValues.tensor("gain", dims: [Int64(k)], floats: gain)])
         let pass = ActivationSmoothingPass(quantizer: QuantizeWeightsPass(.init(format: .int8)))
         var smoothed = m
         let outcome = try pass.run(&smoothed, PassContext())
@@ -101,16 +107,7 @@ final class SmoothingTests: XCTestCase {
     func testOverspentBudgetFoldsTheWeightInsteadOfSmoothing() throws {
         let k = 32, n = 24
         let (_, w) = outlierCase(k: k, n: n)
-        var g = Graph()
-        g.name = "budget"
-        g.inputs = [ValueInfo(name: "x", type: .tensor(.float, [.symbol("batch"), .symbol("seq"), .fixed(Int64(k))]))]
-        g.outputs = [ValueInfo(name: "y", type: .tensor(.float, [.symbol("batch"), .symbol("seq"), .fixed(Int64(n))]))]
-        g.initializers = [TensorValues.tensor("w", dims: [Int64(k), Int64(n)], floats: w)]
-        g.nodes = [Node("MatMul", inputs: ["x", "w"], outputs: ["y"], name: "mm")]
-        var m = Model()
-        m.irVersion = 8
-        m.opsetImports = [OperatorSetID(version: 13)]
-        m.graph = g
+        let m = matMulModel(k: k, n: n, w: w, nodes: [Node("MatMul", inputs: ["x", "w"], outputs: ["y"], name: "mm")])
         let quantizer = QuantizeWeightsPass(.init(format: .int8))
         let context = PassContext()
         var out = m

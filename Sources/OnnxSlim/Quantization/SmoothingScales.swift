@@ -2,6 +2,11 @@
 import Glibc
 #endif
 
+/// `--smoothing auto|off|α`.
+public enum SmoothingStrength: Equatable, Sendable {
+    case off, search, fixed(Double)
+}
+
 /// SmoothQuant's per-input-channel scales, with the migration strength chosen per layer by the
 /// error it leaves on calibration activations.
 ///
@@ -16,11 +21,6 @@ import Glibc
 /// q_a the runtime's dynamic uint8 quantization (range [min(x,0), max(x,0)], 255 steps, per
 /// sample) and q_w exactly the weight quantizer's codes. "No smoothing" is a candidate too, so a
 /// layer is only changed when that lowers its error.
-/// `--smoothing auto|off|α`.
-public enum SmoothingStrength: Equatable, Sendable {
-    case off, search, fixed(Double)
-}
-
 struct SmoothingScales {
     /// Calibration rows of the layer's input: one [rows × K] block per sample.
     var samples: [[Float]]

@@ -43,16 +43,9 @@ struct ConvertCommand: ParsableCommand {
         let before = ModelSummary(loaded)
         var model = loaded.model
         let context = PassContext()
-        var passes: [String] = []
-        for pass in try quantization.passes(for: model, dims: try verification.generation.dimValues(), seed: verification.generation.seed) {
-            let outcome = try pass.run(&model, context)
-            context.changedSoFar = context.changedSoFar || outcome.changed
-            passes.append(outcome.line)
-            MemoryTrace.mark("after \(pass.name)")
-        }
-        // Declarations the passes made stale would fail onnx's checker; reported only when it acts.
-        let declarations = try StaleValueInfoPass().run(&model, context)
-        if declarations.changed || !declarations.skipped.isEmpty { passes.append(declarations.line) }
+        let pipeline = PassPipeline(try quantization.passes(for: model, dims: try verification.generation.dimValues(),
+                                                            seed: verification.generation.seed))
+        let passes = try pipeline.run(&model, context) { MemoryTrace.mark("after \($0.name)") }.map(\.line)
 
         // Verification runs before anything is written: a breached bound leaves no output.
         let verified = try verification.run(original: loaded.model, converted: model)
@@ -69,7 +62,6 @@ struct ConvertCommand: ParsableCommand {
         let after = ModelSummary(saved: model, as: result)
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        try ModelValidator(fileName: output).validate(model)
         var summary = ConvertReport(input: input, output: output, before: before, after: after, passes: passes,
                                     externalDataPath: result.externalDataPath, seconds: seconds)
         summary.verification = verified

@@ -65,18 +65,16 @@ struct QuantizationOptions: ParsableArguments {
     @Option(help: "Upgrade the default-domain opset to this version (adapting changed operators).")
     var opset: Int64?
 
-    /// The passes these flags ask for, in order (an opset upgrade first when needed).
+    /// The passes these flags ask for, in order (`--opset` first; `PassPipeline` adds the
+    /// upgrades the passes themselves need).
     func passes(for model: Model, dims: [String: Int] = [:], seed: UInt64 = 0) throws -> [any ModelPass] {
         let current = model.opsetVersion() ?? 1
         if let opset, opset < current {
             throw OnnxSlimError.usage("--opset \(opset) is below the model's opset \(current); onnx-slim only upgrades")
         }
         guard let quantize else { return opset.map { [OpsetUpgradePass(target: $0)] } ?? [] }
+        var passes: [any ModelPass] = opset.map { [OpsetUpgradePass(target: $0)] } ?? []
         if let precision = quantize.floatPrecision {
-            var passes: [any ModelPass] = []
-            // Cast takes bfloat16 from opset 13, and a numeric `to` from opset 6.
-            let needed = max(opset ?? 0, precision == .bfloat16 ? 13 : 7)
-            if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
             if precision == .bfloat16 {
                 passes.append(BFloat16StoragePass())
             } else {
@@ -104,9 +102,6 @@ struct QuantizationOptions: ParsableArguments {
         options.dequantizedFeedIntegerKernels = isStatic
         options.fullRangeIntegerKernels = int8FullRange
         let pass = QuantizeWeightsPass(options)
-        var passes: [any ModelPass] = []
-        let needed = max(try pass.requiredOpset(model), opset ?? 0, isStatic ? 13 : 0)
-        if needed > current { passes.append(OpsetUpgradePass(target: needed)) }
         if isStatic && self.calibration == nil && !calibrationGenerated {
             // Ranges from random inputs ruin trained models (a sentence encoder's embedding cosine
             // falls to 0.79) and symbolic dims of 1 break real ones: real samples or an explicit opt-in.

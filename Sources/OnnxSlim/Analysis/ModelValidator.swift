@@ -10,13 +10,13 @@ public struct ModelValidator {
 
     public func validate(_ model: Model) throws {
         try model.forEachTensor { t, site in try checkTensor(t, site) }
-        if let g = model.graph { try checkGraph(g, outerScope: [], path: "graph") }
+        if let g = model.graph { try checkGraph(g, path: "graph") }
         for f in model.functions {
             var fg = Graph()
             fg.nodes = f.nodes
             fg.inputs = f.inputs.map { ValueInfo(name: $0, type: nil) }
             fg.outputs = f.outputs.map { ValueInfo(name: $0, type: nil) }
-            try checkGraph(fg, outerScope: [], path: "function '\(f.name)'")
+            try checkGraph(fg, path: "function '\(f.name)'")
         }
     }
 
@@ -65,41 +65,48 @@ public struct ModelValidator {
 
     /// Every non-empty node input and graph output must come from a graph input, an initializer,
     /// a node of this graph, or an enclosing graph; node dependencies must not form a cycle.
-    func checkGraph(_ g: Graph, outerScope: Set<String>, path: String) throws {
-        var defined = outerScope
-        for v in g.inputs { defined.insert(v.name) }
-        for t in g.initializers { defined.insert(t.name) }
-        for s in g.sparseInitializers { if let n = s.values?.name { defined.insert(n) } }
-        var producer: [String: Int] = [:]
-        for (k, n) in g.nodes.enumerated() {
-            for o in n.outputs where !o.isEmpty { producer[o] = k }
-        }
-        let visible = defined.union(producer.keys)
-        var dependencies: [[Int]] = Array(repeating: [], count: g.nodes.count)
-        for (k, n) in g.nodes.enumerated() {
-            var used = n.inputs.filter { !$0.isEmpty }
-            for sub in n.subgraphs { used.append(contentsOf: freeNames(of: sub)) }
-            for name in used {
-                if let p = producer[name] {
-                    if !defined.contains(name) { dependencies[k].append(p) }
-                } else if !defined.contains(name) {
-                    let nodeName = n.name.isEmpty ? n.opType : "\(n.opType) '\(n.name)'"
-                    throw OnnxSlimError.badInput(fileName, "\(path): node \(nodeName) uses '\(name)', which nothing produces")
+    func checkGraph(_ g: Graph, path: String) throws {
+        let index = GraphIndex(g, weights: false)
+        // Each graph's label for messages ("graph > If 'cond' body"), parents first.
+        var labels: [GraphPath: String] = [.main: path]
+        for scopePath in index.scopeOrder {
+            guard let scope = index[scopePath], let label = labels[scopePath] else { continue }
+            for (n, node) in scope.nodes.enumerated() where !node.subgraphs.isEmpty {
+                for (a, attribute) in node.attributes.enumerated() {
+                    let body = "\(label) > \(node.opType) '\(node.name)' body"
+                    if attribute.g != nil { labels[scopePath.appending(node: n, attribute: a, graph: -1)] = body }
+                    for k in attribute.graphs.indices { labels[scopePath.appending(node: n, attribute: a, graph: k)] = body }
                 }
             }
-            for sub in n.subgraphs {
-                try checkGraph(sub, outerScope: visible, path: "\(path) > \(n.opType) '\(n.name)' body")
+        }
+        // Innermost graphs first: an undefined name is reported at the node that reads it.
+        for scopePath in index.scopeOrder.reversed() {
+            guard let scope = index[scopePath] else { continue }
+            let label = labels[scopePath] ?? path
+            // What the enclosing graphs define.
+            let enclosing = GraphIndex.scopes(from: scopePath).dropFirst().compactMap { index[$0] }
+            func visibleOutside(_ name: String) -> Bool { enclosing.contains { $0.defines(name) } }
+            for name in scope.outerReads where !visibleOutside(name) {
+                if let k = scope.nodeReads.firstIndex(where: { $0.contains(name) }) {
+                    let n = scope.nodes[k]
+                    let nodeName = n.name.isEmpty ? n.opType : "\(n.opType) '\(n.name)'"
+                    throw OnnxSlimError.badInput(fileName, "\(label): node \(nodeName) uses '\(name)', which nothing produces")
+                }
+                throw OnnxSlimError.badInput(fileName, "\(label): output '\(name)' is produced by no node")
             }
+            let dependencies = scope.nodeReads.map { reads in
+                reads.compactMap { name -> Int? in
+                    guard let p = scope.producers[name], !scope.sources.contains(name), !visibleOutside(name) else { return nil }
+                    return p.node
+                }
+            }
+            try checkAcyclic(scope.nodes, dependencies, path: label)
         }
-        for o in g.outputs where !o.name.isEmpty && !visible.contains(o.name) {
-            throw OnnxSlimError.badInput(fileName, "\(path): output '\(o.name)' is produced by no node")
-        }
-        try checkAcyclic(g, dependencies, path: path)
     }
 
-    private func checkAcyclic(_ g: Graph, _ dependencies: [[Int]], path: String) throws {
+    private func checkAcyclic(_ nodes: [Node], _ dependencies: [[Int]], path: String) throws {
         var indegree = dependencies.map { $0.count }
-        var dependents: [[Int]] = Array(repeating: [], count: g.nodes.count)
+        var dependents: [[Int]] = Array(repeating: [], count: nodes.count)
         for (k, deps) in dependencies.enumerated() { for d in deps { dependents[d].append(k) } }
         var ready = indegree.indices.filter { indegree[$0] == 0 }
         var done = 0
@@ -110,25 +117,10 @@ public struct ModelValidator {
                 if indegree[d] == 0 { ready.append(d) }
             }
         }
-        if done < g.nodes.count {
-            let stuck = g.nodes.indices.first { indegree[$0] > 0 }.map { g.nodes[$0] }
+        if done < nodes.count {
+            let stuck = nodes.indices.first { indegree[$0] > 0 }.map { nodes[$0] }
             let label = stuck.map { $0.name.isEmpty ? $0.opType : "'\($0.name)'" } ?? "?"
             throw OnnxSlimError.badInput(fileName, "\(path): the nodes form a cycle (through node \(label))")
         }
-    }
-
-    /// Names a subgraph reads from enclosing scopes.
-    func freeNames(of g: Graph) -> [String] {
-        var defined = Set(g.inputs.map(\.name))
-        for t in g.initializers { defined.insert(t.name) }
-        for s in g.sparseInitializers { if let n = s.values?.name { defined.insert(n) } }
-        for n in g.nodes { for o in n.outputs { defined.insert(o) } }
-        var free: [String] = []
-        for n in g.nodes {
-            for i in n.inputs where !i.isEmpty && !defined.contains(i) { free.append(i) }
-            for sub in n.subgraphs { free.append(contentsOf: freeNames(of: sub).filter { !defined.contains($0) }) }
-        }
-        for o in g.outputs where !defined.contains(o.name) { free.append(o.name) }
-        return free
     }
 }

@@ -29,7 +29,8 @@ public struct DiffGraph {
 
     public let graph: Graph
     public var vertices: [Vertex] = []
-    public var producer: [String: Source] = [:]
+    /// Graph inputs and weights by name (node outputs come from the graph index).
+    private var sources: [String: Int] = [:]
     /// consumers[v][k]: (consumer vertex, input position) reading output k of v.
     public var consumers: [[[(vertex: Int, position: Int)]]] = []
     /// Graph outputs' sources, in order.
@@ -66,13 +67,15 @@ public struct DiffGraph {
             add(Vertex(kind: .node, index: k, op: n.opType, domain: n.isDefaultDomain ? "" : n.domain,
                        name: n.name, inputs: [], outputs: n.outputs, tensor: tensor))
         }
-        // Resolve inputs after every producer is known (node order may not be topological).
+        // Resolve inputs once every producer is known (node order may not be topological).
+        let index = GraphIndex(graph, weights: false).main
+        func source(_ name: String) -> Source {
+            if let p = index.producers[name] { return Source(vertex: firstNode + p.node, output: p.slot, outerName: nil) }
+            if let v = sources[name] { return Source(vertex: v, output: 0, outerName: nil) }
+            return Source(vertex: -1, output: 0, outerName: name)
+        }
         for v in firstNode..<vertices.count {
-            let n = graph.nodes[vertices[v].index]
-            vertices[v].inputs = n.inputs.map { name in
-                if name.isEmpty { return .none }
-                return producer[name] ?? Source(vertex: -1, output: 0, outerName: name)
-            }
+            vertices[v].inputs = graph.nodes[vertices[v].index].inputs.map { $0.isEmpty ? .none : source($0) }
         }
         consumers = vertices.map { [[(vertex: Int, position: Int)]](repeating: [], count: max($0.outputs.count, 1)) }
         for (v, vertex) in vertices.enumerated() {
@@ -80,7 +83,7 @@ public struct DiffGraph {
                 consumers[s.vertex][s.output].append((v, p))
             }
         }
-        outputSources = graph.outputs.map { producer[$0.name] ?? Source(vertex: -1, output: 0, outerName: $0.name) }
+        outputSources = graph.outputs.map { source($0.name) }
         for (p, s) in outputSources.enumerated() where s.vertex >= 0 {
             outputPositions[s.vertex, default: []].append((s.output, p))
         }
@@ -89,8 +92,7 @@ public struct DiffGraph {
     }
 
     private mutating func add(_ v: Vertex) {
-        let id = vertices.count
-        for (k, o) in v.outputs.enumerated() where !o.isEmpty { producer[o] = Source(vertex: id, output: k, outerName: nil) }
+        if v.kind != .node { sources[v.name] = vertices.count }
         vertices.append(v)
     }
 

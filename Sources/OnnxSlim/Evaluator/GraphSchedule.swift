@@ -10,11 +10,9 @@ struct GraphSchedule {
 
     init(_ graph: Graph) throws {
         // What each node reads: its inputs and the outer values its subgraphs use.
-        let validator = ModelValidator(fileName: "")
-        let reads = graph.nodes.map { node in
-            node.inputs.filter { !$0.isEmpty } + node.subgraphs.flatMap { validator.freeNames(of: $0) }
-        }
-        order = try Self.dependencyOrder(graph, reads: reads)
+        let index = GraphIndex(graph, weights: false).main
+        let reads = index.nodeReads
+        order = try Self.dependencyOrder(index, reads: reads)
         var owned = Set(graph.inputs.map(\.name))
         for n in graph.nodes { owned.formUnion(n.outputs) }
         owned.subtract(graph.outputs.map(\.name))
@@ -30,23 +28,22 @@ struct GraphSchedule {
     /// Node indices such that every node comes after the producers of its inputs (the file's order
     /// when it already is one); `reads[k]` are the values node k reads. Values produced nowhere in
     /// this graph come from outside.
-    static func dependencyOrder(_ graph: Graph, reads: [[String]]) throws -> [Int] {
-        var producer: [String: Int] = [:]
-        for (k, n) in graph.nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = k } }
-        var state = [UInt8](repeating: 0, count: graph.nodes.count)   // 0 new, 1 visiting, 2 done
+    static func dependencyOrder(_ index: GraphIndex.Scope, reads: [[String]]) throws -> [Int] {
+        let nodes = index.nodes
+        var state = [UInt8](repeating: 0, count: nodes.count)   // 0 new, 1 visiting, 2 done
         var order: [Int] = []
-        order.reserveCapacity(graph.nodes.count)
-        for root in graph.nodes.indices where state[root] == 0 {
+        order.reserveCapacity(nodes.count)
+        for root in nodes.indices where state[root] == 0 {
             var stack: [(Int, Bool)] = [(root, false)]
             while let (k, expanded) = stack.popLast() {
                 if expanded { state[k] = 2; order.append(k); continue }
                 if state[k] == 2 { continue }
-                if state[k] == 1 { throw OnnxSlimError(.badInput, "the graph has a cycle through node '\(graph.nodes[k].name)'") }
+                if state[k] == 1 { throw OnnxSlimError(.badInput, "the graph has a cycle through node '\(nodes[k].name)'") }
                 state[k] = 1
                 stack.append((k, true))
                 for name in reads[k].reversed() {
-                    if let p = producer[name], p != k, state[p] != 2 {
-                        if state[p] == 1 { throw OnnxSlimError(.badInput, "the graph has a cycle through node '\(graph.nodes[p].name)'") }
+                    if let p = index.producers[name]?.node, p != k, state[p] != 2 {
+                        if state[p] == 1 { throw OnnxSlimError(.badInput, "the graph has a cycle through node '\(nodes[p].name)'") }
                         stack.append((p, false))
                     }
                 }

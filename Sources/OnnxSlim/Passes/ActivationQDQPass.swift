@@ -9,6 +9,8 @@
 /// sides or not at all, since a one-sided pair only adds error.
 public struct ActivationQDQPass: ModelPass {
     public var name: String { "quantize activations (static)" }
+    public var summary: String { "Calibrates activation ranges on samples and puts a QuantizeLinear/DequantizeLinear pair on every activation feeding MatMul, Gemm or Conv." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 13 }
 
     /// Where calibration samples come from.
     public struct Calibration {
@@ -38,20 +40,19 @@ public struct ActivationQDQPass: ModelPass {
                                            "Unsqueeze", "Flatten", "Where"]
 
     /// Whether `value` is a sensitive producer's output, possibly through pass-through operators.
-    static func isSensitive(_ value: String, producer: [String: Node], depth: Int = 0) -> Bool {
-        guard depth < 8, let p = producer[value], p.isDefaultDomain else { return false }
+    static func isSensitive(_ value: String, in index: GraphIndex.Scope, depth: Int = 0) -> Bool {
+        guard depth < 8, let p = index.producer(of: value), p.isDefaultDomain else { return false }
         if sensitiveProducers.contains(p.opType) { return true }
         guard passThrough.contains(p.opType) else { return false }
         let data = p.opType == "Where" ? Array(p.inputs.dropFirst()) : Array(p.inputs.prefix(1))
-        return data.contains { isSensitive($0, producer: producer, depth: depth + 1) }
+        return data.contains { isSensitive($0, in: index, depth: depth + 1) }
     }
 
     /// Activation names to quantize, and how many inputs were left float for each reason.
     func targets(_ graph: Graph) -> (names: [String], skipped: [String: Int]) {
         var constant = Set(graph.initializers.map(\.name))
-        var producer: [String: Node] = [:]
+        let index = GraphIndex(graph, weights: false).main
         for n in graph.nodes {
-            for o in n.outputs { producer[o] = n }
             if n.opType == "Constant" || (n.opType == "DequantizeLinear" && n.inputs.first.map(constant.contains) == true) {
                 constant.formUnion(n.outputs)
             }
@@ -64,7 +65,7 @@ public struct ActivationQDQPass: ModelPass {
             let candidates = n.opType == "Conv" ? [0] : [0, 1]
             let activations = candidates.filter { $0 < n.inputs.count && !n.inputs[$0].isEmpty && !constant.contains(n.inputs[$0]) }
             if activations.isEmpty { continue }
-            let sensitive = activations.contains { Self.isSensitive(n.inputs[$0], producer: producer) }
+            let sensitive = activations.contains { Self.isSensitive(n.inputs[$0], in: index) }
             if sensitive && !quantizeSensitive {
                 skipped["\(n.opType) input from Softmax", default: 0] += activations.count
                 continue

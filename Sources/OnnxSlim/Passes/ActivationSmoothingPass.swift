@@ -20,6 +20,8 @@
 /// says why: this pass never makes `--quantize` fail.
 public struct ActivationSmoothingPass: ModelPass {
     public var name: String { "integer MatMul calibration" }
+    public var summary: String { "Measures the integer MatMuls on calibration rows: smoothing scales per activation channel, and which MatMuls keep float activations under the error budget." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 1 }
 
     /// The weight pass that will run next: its plan says which weights become integer MatMuls.
     public var quantizer: QuantizeWeightsPass

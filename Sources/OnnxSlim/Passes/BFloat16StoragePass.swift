@@ -14,6 +14,8 @@ public struct BFloat16StoragePass: ModelPass {
     public init() {}
 
     public var name: String { "store weights as bfloat16" }
+    public var summary: String { "Stores float32 weights as bfloat16, widened by a Cast that runtimes fold at load." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 13 }
 
     public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
         var names = NameAllocator(model)

@@ -37,6 +37,8 @@ public struct FloatPrecisionPass: ModelPass {
     }
 
     public var name: String { "convert to \(target)" }
+    public var summary: String { "Runs the float computation in float16 or bfloat16, keeping float32 where the numerics need it." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { target == .bfloat16 ? 13 : 7 }
 
     /// Operators left in float32.
     static let keepFloat32: Set<String> = [

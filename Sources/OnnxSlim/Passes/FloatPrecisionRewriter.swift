@@ -59,16 +59,15 @@ struct FloatPrecisionRewriter {
         var wants: [String: Set<DataType>] = [:]
         // Outer values subgraphs read: they stay float32 under their names (subgraphs are not converted).
         var readBySubgraphs = Set<String>()
+        let index = GraphIndex(graph, weights: false).main
         for (k, n) in graph.nodes.enumerated() {
             let pinned = converted[k] ? FloatPrecisionPass.float32Inputs(n, opset: opset) : []
             for (i, v) in n.inputs.enumerated() where isFloat32(v) {
                 wants[v, default: []].insert(converted[k] && !pinned.contains(i) ? target : .float)
             }
-            for sub in n.subgraphs {
-                for v in ModelValidator(fileName: "").freeNames(of: sub) where isFloat32(v) {
-                    wants[v, default: []].insert(.float)
-                    readBySubgraphs.insert(v)
-                }
+            for v in index.subgraphReads[k] where isFloat32(v) {
+                wants[v, default: []].insert(.float)
+                readBySubgraphs.insert(v)
             }
             for o in n.outputs where isFloat32(o) { newType[o] = converted[k] ? target : .float }
         }

@@ -68,12 +68,11 @@ struct HalfPrecisionNumerics {
         evaluator.observe = { name, value in if !Self.extent(value).finite { nonFinite.insert(name) } }
         for s in samples { _ = try evaluator.run(feeds(s, for: converted)) }
 
-        var producer: [String: Int] = [:]
-        for (k, n) in original.nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = k } }
+        let producers = GraphIndex(original, weights: false).main.producers
         func blame(_ k: Int, into found: inout Set<Int>) {
             guard kept.contains(k) else { found.insert(k); return }
             for i in original.nodes[k].inputs {
-                if let p = producer[i], !kept.contains(p), !original.nodes[p].isConstant { found.insert(p) }
+                if let p = producers[i]?.node, !kept.contains(p), !original.nodes[p].isConstant { found.insert(p) }
             }
         }
 

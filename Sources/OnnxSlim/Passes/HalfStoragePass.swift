@@ -18,6 +18,8 @@ public struct HalfStoragePass: ModelPass {
     public init() {}
 
     public var name: String { "store remaining float32 tensors as float16" }
+    public var summary: String { "Stores the float32 tensors left after quantization (scales, biases, norms) as float16 behind a Cast." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 1 }
 
     public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
         // Only after a quantization changed the model: otherwise nothing was asked to be lossy.
@@ -41,11 +43,11 @@ public struct HalfStoragePass: ModelPass {
     /// inputs of excluded nodes.
     private func keptFloat32(_ graph: Graph) -> Set<String> {
         var keep = Set<String>()
-        let catalog = WeightCatalog(graph)
+        let catalog = GraphIndex(graph)
         graph.forEachGraph { g, _ in
             for n in g.nodes where Self.normalizations.contains(n.opType) || isExcluded(n) { keep.formUnion(n.inputs) }
         }
-        for key in catalog.order {
+        for key in catalog.weightOrder {
             guard let def = catalog.definition(key) else { continue }
             for use in catalog.uses(of: key) {
                 guard let op = Operators.knowledge(use.consumer),

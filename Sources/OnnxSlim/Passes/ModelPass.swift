@@ -1,4 +1,4 @@
-/// A rewrite of the model, run by the convert command in the order the options give.
+/// A rewrite of the model, run by `PassPipeline` in the order the options give.
 ///
 /// A pass states what it did in `PassOutcome.summary` (shown in the report) and explains every
 /// weight or node it left alone in `skipped`. It fails with an `OnnxSlimError` when it cannot
@@ -6,6 +6,11 @@
 public protocol ModelPass {
     /// Short name for the report ("quantize int8", "opset 11 → 13").
     var name: String { get }
+    /// One sentence on what the pass does, for `--help`-style listings and the JSON report.
+    var summary: String { get }
+    /// The default-domain opset the pass needs on `model` (the pipeline upgrades first when the
+    /// model's is older; 1 when any will do).
+    func requiredOpset(_ model: Model) throws -> Int64
     func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome
 }
 

@@ -11,6 +11,8 @@ public struct OpsetUpgradePass: ModelPass {
     public init(target: Int64) { self.target = target }
 
     public var name: String { "opset upgrade to \(target)" }
+    public var summary: String { "Raises the default-domain opset, adapting every operator whose signature or meaning changed." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 1 }
 
     /// The oldest opset the adapters start from.
     public static let oldestSupported: Int64 = 1

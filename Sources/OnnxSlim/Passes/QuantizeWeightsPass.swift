@@ -43,6 +43,7 @@ public struct QuantizeWeightsPass: ModelPass {
     public init(_ options: Options) { self.options = options }
 
     public var name: String { "quantize \(options.format)" }
+    public var summary: String { "Quantizes the constant weights of MatMul, Gemm, Conv, ConvTranspose and Gather in QDQ form (or as integer MatMuls)." }
 
     /// True for nodes the options exclude (by op type or name). An invalid pattern excludes no
     /// node here; `plan` reports it as a usage error first.
@@ -72,14 +73,14 @@ public struct QuantizeWeightsPass: ModelPass {
 
     /// One weight to quantize and how.
     struct Decision {
-        var key: WeightCatalog.Key
+        var key: GraphIndex.Key
         /// The float weight and where it is defined.
-        var definition: WeightCatalog.Definition
+        var definition: GraphIndex.Definition
         var layout: QuantLayout
         var form: WeightForm
-        var lookupUses: [WeightCatalog.Use]
+        var lookupUses: [GraphIndex.Use]
         /// Uses rewritten to integer MatMul (dynamic form).
-        var dynamicUses: [WeightCatalog.Use] = []
+        var dynamicUses: [GraphIndex.Use] = []
         var needsFullDequantize: Bool
         var opset: Int64
         var primaryOp: String
@@ -110,16 +111,16 @@ public struct QuantizeWeightsPass: ModelPass {
         }
         let isExcluded = self.isExcluded
         let opset = model.opsetVersion() ?? 1
-        let catalog = WeightCatalog(graph)
+        let catalog = GraphIndex(graph)
         var plan = Plan()
         var consideredUses = Set<String>()   // "path|node|input" of weight uses seen through definitions
         var typesByGraph: [GraphPath: ElementTypes] = [:]
 
-        for key in catalog.order {
+        for key in catalog.weightOrder {
             guard let def = catalog.definition(key) else { continue }
             let uses = catalog.uses(of: key)
             let rank = def.tensor.dims.count
-            var quantizable: [(WeightCatalog.Use, WeightUse)] = []
+            var quantizable: [(GraphIndex.Use, WeightUse)] = []
             var excluded = false
             var parameterTable = false
             for use in uses {
@@ -165,7 +166,7 @@ public struct QuantizeWeightsPass: ModelPass {
                 ? quantizable.filter { $0.1.kind == .lookup && gatheredForm(layout) != nil }.map(\.0) : []
             let isOutput = catalog.graphOutputs.contains(key.name)
             var form = chooseForm(primaryUse, op: op, dataType: def.tensor.dataType)
-            var dynamicUses: [WeightCatalog.Use] = []
+            var dynamicUses: [GraphIndex.Use] = []
             var transposed = false
             if form == .dynamic && key.path == .main && floatActivations.contains(key.name) {
                 form = .folded
@@ -220,7 +221,7 @@ public struct QuantizeWeightsPass: ModelPass {
                 for (i, name) in n.inputs.enumerated() where !name.isEmpty {
                     guard op.weightUse(n, weightRank: 2)?.input == i || op.weightUse(n, weightRank: 4)?.input == i,
                           !consideredUses.contains("\(path)|\(k)|\(i)"), !catalog.isWeight(name, from: path) else { continue }
-                    let producer = catalog.producer(of: name, from: path)
+                    let producer = catalog.producer(of: name, from: path)?.opType
                     // A DequantizeLinear of a stored tensor is a quantized weight; of a computed
                     // one (static QDQ on an activation) the input is an activation like any other.
                     let dequantizesWeight = producer == "DequantizeLinear"
@@ -254,7 +255,7 @@ public struct QuantizeWeightsPass: ModelPass {
 
     /// DynamicQuantizeLinear takes float32 activations; MatMulInteger multiplies 2-D weights; a
     /// Gemm must be a plain A·B (+ C).
-    private func dynamicEligible(_ use: WeightCatalog.Use, rank: Int, graph: Graph,
+    private func dynamicEligible(_ use: GraphIndex.Use, rank: Int, graph: Graph,
                                  types: inout [GraphPath: ElementTypes]) -> Bool {
         let n = use.consumer
         guard rank == 2, use.input == 1 else { return false }

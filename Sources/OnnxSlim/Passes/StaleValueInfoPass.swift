@@ -17,6 +17,8 @@ public struct StaleValueInfoPass: ModelPass {
     public init() {}
 
     public var name: String { "value_info check" }
+    public var summary: String { "Drops value_info declarations that shape inference now contradicts." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 1 }
 
     public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
         // A faithful re-encode keeps the model message for message, declarations included.

@@ -23,6 +23,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Report format: text or json.")
     var report: ReportFormat = .text
 
+    @OptionGroup(title: "Pruning")
+    var pruning: PruningOptions
+
     @OptionGroup(title: "Quantization")
     var quantization: QuantizationOptions
 
@@ -32,6 +35,7 @@ struct ConvertCommand: ParsableCommand {
     func validate() throws {
         guard (1...22).contains(zstdLevel) else { throw ValidationError("--zstd-level must be between 1 and 22") }
         try verification.check()
+        try pruning.check()
     }
 
     func run() throws {
@@ -43,8 +47,10 @@ struct ConvertCommand: ParsableCommand {
         let before = ModelSummary(loaded)
         var model = loaded.model
         let context = PassContext()
-        let pipeline = PassPipeline(try quantization.passes(for: model, dims: try verification.generation.dimValues(),
-                                                            seed: verification.generation.seed))
+        let dims = try verification.generation.dimValues(), seed = verification.generation.seed
+        // Pruning first (it measures the float model), then quantization.
+        let pipeline = PassPipeline(pruning.passes(calibration: quantization.calibration, dims: dims, seed: seed)
+            + (try quantization.passes(for: model, dims: dims, seed: seed, calibrationUsedElsewhere: pruning.isRequested)))
         let passes = try pipeline.run(&model, context) { MemoryTrace.mark("after \($0.name)") }.map(\.line)
 
         // Verification runs before anything is written: a breached bound leaves no output.

@@ -67,7 +67,9 @@ struct QuantizationOptions: ParsableArguments {
 
     /// The passes these flags ask for, in order (`--opset` first; `PassPipeline` adds the
     /// upgrades the passes themselves need).
-    func passes(for model: Model, dims: [String: Int] = [:], seed: UInt64 = 0) throws -> [any ModelPass] {
+    /// `calibrationUsedElsewhere`: another pass (pruning) reads --calibration.
+    func passes(for model: Model, dims: [String: Int] = [:], seed: UInt64 = 0,
+                calibrationUsedElsewhere: Bool = false) throws -> [any ModelPass] {
         let current = model.opsetVersion() ?? 1
         if let opset, opset < current {
             throw OnnxSlimError.usage("--opset \(opset) is below the model's opset \(current); onnx-slim only upgrades")
@@ -133,7 +135,7 @@ struct QuantizationOptions: ParsableArguments {
             calibrating.calibration.dims = dims
             calibrating.calibration.seed = seed
             passes.append(calibrating)
-        } else if !isStatic && self.calibration != nil {
+        } else if !isStatic && self.calibration != nil && !calibrationUsedElsewhere {
             throw OnnxSlimError.usage("--calibration is used by --int8-mode static or auto, and by --smoothing")
         }
         passes.append(pass)

@@ -21,12 +21,16 @@ public struct PassOutcome: Sendable {
     public var summary: [String]
     /// Reasons things were left alone, with counts ("MatMul: weight is computed" × 24).
     public var skipped: [(reason: String, count: Int)]
+    /// One line per layer changed, shown indented under the pass's line.
+    public var details: [String] = []
 
-    public init(name: String, changed: Bool, summary: [String], skipped: [(reason: String, count: Int)] = []) {
+    public init(name: String, changed: Bool, summary: [String], skipped: [(reason: String, count: Int)] = [],
+                details: [String] = []) {
         self.name = name
         self.changed = changed
         self.summary = summary
         self.skipped = skipped
+        self.details = details
     }
 
     /// One line for the text report.
@@ -35,6 +39,7 @@ public struct PassOutcome: Sendable {
         if !skipped.isEmpty {
             s += "; skipped " + skipped.map { "\($0.count) (\($0.reason))" }.joined(separator: ", ")
         }
+        for d in details { s += "\n    " + d }
         return s
     }
 }

@@ -75,19 +75,9 @@ enum ShapeRules {
     }
 }
 
-/// Every shape rule, by operator type (default ONNX domain), gathered from the operator families
-/// the way `KernelRegistry` gathers kernels.
+/// Every shape rule, by operator type (default ONNX domain): the shape rules of `OperatorRegistry`.
 public enum ShapeRuleRegistry {
-    static let table: [String: ShapeRule] = {
-        var all: [String: ShapeRule] = [:]
-        let families: [[String: ShapeRule]] = [
-            MathKernels.shapeRules, ShapeKernels.shapeRules, NNKernels.shapeRules, NormalizationKernels.shapeRules,
-            ResamplingKernels.shapeRules, ReductionKernels.shapeRules, QuantizationKernels.shapeRules,
-            RecurrentKernels.shapeRules, ControlFlowKernels.shapeRules, MiscKernels.shapeRules,
-        ]
-        for family in families { all.merge(family) { first, _ in first } }
-        return all
-    }()
+    static let table: [String: ShapeRule] = OperatorRegistry.entries.compactMapValues(\.shapeRule)
 
     static func rule(for node: Node) -> ShapeRule? {
         node.isDefaultDomain ? table[node.opType] : nil

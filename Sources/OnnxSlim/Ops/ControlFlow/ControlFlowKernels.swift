@@ -26,3 +26,7 @@ extension ControlFlowKernels {
         return table
     }()
 }
+
+extension ControlFlowKernels {
+    static let axisRules: [String: AxisRule] = table.mapValues { _ in AxisRules.opaque("subgraphs and sequences are not followed") }
+}

@@ -21,3 +21,17 @@ extension MathKernels {
         return all
     }()
 }
+
+extension MathKernels {
+    /// Elementwise operators: one input keeps every axis; several broadcast.
+    static let axisRules: [String: AxisRule] = {
+        var all: [String: AxisRule] = [:]
+        let broadcasting: Set<String> = ["Add", "Sub", "Mul", "Div", "Mod", "Pow", "PRelu", "Sum", "Mean", "Min", "Max",
+                                         "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor",
+                                         "Where", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor"]
+        for op in table.keys {
+            all[op] = broadcasting.contains(op) ? AxisRules.broadcast : AxisRules.identity
+        }
+        return all
+    }()
+}

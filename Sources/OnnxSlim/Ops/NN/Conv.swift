@@ -218,3 +218,48 @@ extension ConvOp {
         return out
     }
 }
+
+extension ConvOp {
+    /// X [N, C, …] ⊛ W [M, C/group, k…] + B [M] → Y [N, M, …]. Plain: X's channels are the
+    /// reduction (tied to W's axis 1); W's axis 0, B and Y's channels are one axis. Depthwise
+    /// (group = C, M = m·C): input channel c feeds output channels c·m ..< (c+1)·m, so all
+    /// of them are tied, and `group` follows the input channel count. Other groupings are opaque.
+    static func axes(_ call: AxisCall, _ from: NodePort, _ u: AxisUnits) -> AxisAnswer {
+        let group = call.int("group", 1)
+        let channelSide: Bool
+        switch from {
+        case .input(0), .output(0): channelSide = u.axis == 1
+        case .input(1): channelSide = true
+        default: channelSide = u.axis == 0
+        }
+        if !channelSide {
+            if u.axis == 0 && (from == .input(0) || from == .output(0)) {
+                return .tied([(from == .input(0) ? .output(0) : .input(0), u)])   // batch
+            }
+            return .opaque("convolved spatial axis")
+        }
+        let outputs: [(port: NodePort, units: AxisUnits)] = { v in
+            var links: [(port: NodePort, units: AxisUnits)] = [(.input(1), v.on(axis: 0)), (.output(0), v.on(axis: 1))]
+            if call.hasInput(2) { links.append((.input(2), v.on(axis: 0))) }
+            return links
+        }(u)
+        if group == 1 {
+            switch from {
+            case .input(0): return .tied([(.input(1), u.on(axis: 1))])
+            case .input(1) where u.axis == 1: return .tied([(.input(0), u.on(axis: 1))])
+            default: return .tied(outputs.filter { $0.port != from })
+            }
+        }
+        guard let c = call.dim(.input(0), 1), let m = call.dim(.input(1), 0), group == c, m % c == 0,
+              call.dim(.input(1), 1) == 1 else { return .opaque("grouped Conv (group \(group))") }
+        let multiplier = m / c
+        let edit = LengthEdit(site: .attribute("group", element: nil), tracks: .input(0), axis: 1)
+        if from == .input(0) {
+            return .tied(outputs.map { ($0.port, u.merged(outer: 1, inner: multiplier, axis: $0.units.axis)) }, edits: [edit])
+        }
+        guard from != .input(1) || u.axis == 0, let inputUnits = u.split(outer: 1, inner: multiplier, axis: 1) else {
+            return .opaque("depthwise Conv output channels pruned inside one input channel")
+        }
+        return .tied([(.input(0), inputUnits)] + outputs.filter { $0.port != from }, edits: [edit])
+    }
+}

@@ -84,3 +84,33 @@ extension GemmOp {
         return [.tensor(try call.type(0), [m, n])]
     }
 }
+
+extension GemmOp {
+    /// A' [M, K] · B' [K, N] + C: A's K axis and B's K axis are the reduction; A's M and B's N
+    /// go to the output's rows and columns, with C's along them where C is not broadcast.
+    static func axes(_ call: AxisCall, _ from: NodePort, _ u: AxisUnits) -> AxisAnswer {
+        let ta = call.int("transA", 0) != 0, tb = call.int("transB", 0) != 0
+        let aK = ta ? 0 : 1, bK = tb ? 1 : 0
+        // Output axis `o` and every port aligned with it.
+        func outputAxis(_ o: Int) -> AxisAnswer {
+            var links: [(port: NodePort, units: AxisUnits)] = [(.output(0), u.on(axis: o))]
+            links.append(o == 0 ? (.input(0), u.on(axis: 1 - aK)) : (.input(1), u.on(axis: 1 - bK)))
+            if call.hasInput(2), let rc = call.rank(.input(2)) {
+                let axis = o - (2 - rc)
+                if axis >= 0 {
+                    guard let dim = call.dim(.input(2), axis) else { return .opaque("cannot tell whether C broadcasts") }
+                    if dim != 1 || u.length == 1 { links.append((.input(2), u.on(axis: axis))) }
+                }
+            }
+            return .tied(links.filter { $0.port != from })
+        }
+        switch from {
+        case .input(0): return u.axis == aK ? .tied([(.input(1), u.on(axis: bK))]) : outputAxis(0)
+        case .input(1): return u.axis == bK ? .tied([(.input(0), u.on(axis: aK))]) : outputAxis(1)
+        case .input(2):
+            let rc = call.rank(.input(2)) ?? 2
+            return outputAxis(u.axis + (2 - rc))
+        default: return outputAxis(u.axis)
+        }
+    }
+}

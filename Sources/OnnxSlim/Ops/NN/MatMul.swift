@@ -108,3 +108,39 @@ extension MatMulOp {
         return (out, k)
     }
 }
+
+extension MatMulOp {
+    /// A's last axis and B's rows are the reduction (tied to each other, to no output); A's
+    /// rows go to the output's rows, B's columns to its columns; batch axes broadcast.
+    static func axes(_ call: AxisCall, _ from: NodePort, _ u: AxisUnits) -> AxisAnswer {
+        guard let ra = call.rank(.input(0)), let rb = call.rank(.input(1)), let ro = call.rank(.output(0)),
+              ra >= 2, rb >= 2 else { return .opaque("MatMul of a vector or of unknown rank") }
+        // Axes of each port as (batch position from the right, or a matrix role).
+        func batchLinks(_ outAxis: Int, except: NodePort) -> AxisAnswer {
+            var links: [(port: NodePort, units: AxisUnits)] = []
+            if except != .output(0) { links.append((.output(0), u.on(axis: outAxis))) }
+            for (k, r) in [(0, ra), (1, rb)] where except != .input(k) {
+                let axis = outAxis - (ro - r)
+                guard axis >= 0 else { continue }
+                guard let dim = call.dim(.input(k), axis) else { return .opaque("cannot tell whether input \(k) broadcasts along the axis") }
+                if dim == 1 && u.length != 1 { continue }
+                links.append((.input(k), u.on(axis: axis)))
+            }
+            return .tied(links)
+        }
+        switch from {
+        case .input(0):
+            if u.axis == ra - 1 { return .tied([(.input(1), u.on(axis: rb - 2))]) }
+            if u.axis == ra - 2 { return .tied([(.output(0), u.on(axis: ro - 2))]) }
+            return batchLinks(u.axis + (ro - ra), except: from)
+        case .input(1):
+            if u.axis == rb - 2 { return .tied([(.input(0), u.on(axis: ra - 1))]) }
+            if u.axis == rb - 1 { return .tied([(.output(0), u.on(axis: ro - 1))]) }
+            return batchLinks(u.axis + (ro - rb), except: from)
+        default:
+            if u.axis == ro - 1 { return .tied([(.input(1), u.on(axis: rb - 1))]) }
+            if u.axis == ro - 2 { return .tied([(.input(0), u.on(axis: ra - 2))]) }
+            return batchLinks(u.axis, except: from)
+        }
+    }
+}

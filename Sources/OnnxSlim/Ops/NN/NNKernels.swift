@@ -33,3 +33,23 @@ extension NNKernels {
         "Einsum": Einsum.inferShape,
     ]
 }
+
+extension NNKernels {
+    /// Pooling keeps batch and channel axes (each channel pooled alone) and mixes spatial ones.
+    static let pooled = AxisRules.identity(except: { _, rank in Set(2..<max(rank, 2)) }, reason: "pooled spatial axis")
+
+    static let axisRules: [String: AxisRule] = [
+        "MatMul": MatMulOp.axes,
+        "Gemm": GemmOp.axes,
+        "Conv": ConvOp.axes,
+        "ConvTranspose": AxisRules.opaque("ConvTranspose channels are not followed yet"),
+        "MaxPool": pooled,
+        "AveragePool": pooled,
+        "LpPool": pooled,
+        "GlobalAveragePool": pooled,
+        "GlobalMaxPool": pooled,
+        "GlobalLpPool": pooled,
+        "MaxUnpool": AxisRules.opaque("MaxUnpool indices address the whole tensor"),
+        "Einsum": AxisRules.opaque("Einsum equations are not followed"),
+    ]
+}

@@ -14,3 +14,7 @@ extension RecurrentKernels {
         "LSTM": RecurrentLayer.inferShape(gates: 4, states: 2),
     ]
 }
+
+extension RecurrentKernels {
+    static let axisRules: [String: AxisRule] = table.mapValues { _ in AxisRules.opaque("recurrent gates are not followed") }
+}

@@ -121,3 +121,72 @@ extension ConcatOp {
         }
     }
 }
+
+extension ConcatOp {
+    /// Along the concatenated axis, input k's indices sit at an offset in the output (a unit
+    /// must lie inside one input); along any other axis every input and the output share it.
+    static func concatAxes(_ call: AxisCall, _ from: NodePort, _ u: AxisUnits) -> AxisAnswer {
+        guard let rank = call.rank(.output(0)) else { return .opaque("rank unknown") }
+        let axis = AxisRules.normalize(call.int("axis", 0), rank: rank)
+        let ports = call.node.inputs.indices.filter { call.hasInput($0) }.map { NodePort.input($0) } + [.output(0)]
+        guard u.axis == axis else { return .tied(ports.filter { $0 != from }.map { ($0, u) }) }
+        var offsets: [Int] = [], offset = 0
+        for k in call.node.inputs.indices {
+            offsets.append(offset)
+            guard call.hasInput(k) else { continue }
+            guard let n = call.dim(.input(k), axis) else { return .opaque("Concat input \(k)'s length is symbolic") }
+            offset += n
+        }
+        if case .input(let k) = from { return .tied([(.output(0), u.shifted(by: offsets[k], axis: axis, length: offset))]) }
+        var links: [(port: NodePort, units: AxisUnits)] = []
+        for k in call.node.inputs.indices where call.hasInput(k) {
+            guard let n = call.dim(.input(k), axis) else { return .opaque("Concat input \(k)'s length is symbolic") }
+            guard let w = u.window(start: offsets[k], count: n, axis: axis) else { return .opaque("a unit spans two Concat inputs") }
+            if w.units.contains(where: { !$0.isEmpty }) { links.append((.input(k), w)) }
+        }
+        return .tied(links)
+    }
+
+    /// Split is Concat backwards; explicit sizes (input or attribute) follow their outputs.
+    static func splitAxes(_ call: AxisCall, _ from: NodePort, _ u: AxisUnits) -> AxisAnswer {
+        guard let rank = call.rank(.input(0)) else { return .opaque("rank unknown") }
+        if from == .input(1) { return .tied([]) }
+        let axis = AxisRules.normalize(call.int("axis", 0), rank: rank)
+        let outputs = call.node.outputs.indices.filter { !call.node.outputs[$0].isEmpty }
+        let ports = [NodePort.input(0)] + outputs.map { NodePort.output($0) }
+        guard u.axis == axis else { return .tied(ports.filter { $0 != from }.map { ($0, u) }) }
+        let explicit: LengthEdit.Site? = call.hasInput(1) ? .inputElement(input: 1, element: 0)
+            : call.ints("split") != nil ? .attribute("split", element: 0) : nil
+        guard explicit != nil || call.dim(.input(0), axis).map({ $0 % call.outputCount == 0 }) == true else {
+            return .opaque("Split into unequal default parts")
+        }
+        func edit(_ k: Int) -> LengthEdit? {
+            switch explicit {
+            case .inputElement(let input, _)?: return LengthEdit(site: .inputElement(input: input, element: k), tracks: .output(k), axis: axis)
+            case .attribute(let name, _)?: return LengthEdit(site: .attribute(name, element: k), tracks: .output(k), axis: axis)
+            case nil: return nil
+            }
+        }
+        var offsets: [Int] = [], total = 0
+        for k in call.node.outputs.indices {
+            offsets.append(total)
+            guard let n = call.dim(.output(k), axis) else { return .opaque("Split output \(k)'s length is symbolic") }
+            total += n
+        }
+        if case .output(let k) = from {
+            if explicit == nil { return .opaque("Split into equal parts would stay equal") }
+            return .tied([(.input(0), u.shifted(by: offsets[k], axis: axis, length: total))], edits: edit(k).map { [$0] } ?? [])
+        }
+        var links: [(port: NodePort, units: AxisUnits)] = [], edits: [LengthEdit] = []
+        for k in call.node.outputs.indices {
+            guard let n = call.dim(.output(k), axis), let w = u.window(start: offsets[k], count: n, axis: axis) else {
+                return .opaque("a unit spans two Split outputs")
+            }
+            guard w.units.contains(where: { !$0.isEmpty }) else { continue }
+            if explicit == nil { return .opaque("Split into equal parts would stay equal") }
+            if !call.node.outputs[k].isEmpty { links.append((.output(k), w)) }
+            if let e = edit(k) { edits.append(e) }
+        }
+        return .tied(links, edits: edits)
+    }
+}

@@ -81,3 +81,54 @@ extension ConstantOp {
     /// Identity passes everything through: kind, shape and contents.
     static func inferIdentity(_ call: ShapeCall) throws -> [InferredValue] { [try call.input(0)] }
 }
+
+extension ReshapeOp {
+    /// Reshape and Flatten keep the data order, so an axis maps through the products of the dims
+    /// before it: where the dims before the axis multiply to the same value in both shapes, the
+    /// axis lines up with an axis the other side (same length), splits into several ([B,S,H·d]
+    /// → [B,S,H,d]: units must then be whole blocks of the inner axes, as heads are), or merges
+    /// with neighbours ([B,S,H,d] → [B,S,H·d]: each index becomes a block). Products may be
+    /// symbolic (B·S); the blocks' sizes must be numbers. The target shape element of the
+    /// output axis that changes length follows it (`LengthEdit`).
+    static func axes(_ call: AxisCall, _ from: NodePort, _ u: AxisUnits) -> AxisAnswer {
+        guard from == .input(0) || from == .output(0) else { return .tied([]) }
+        guard let input = call.shape(.input(0)), let output = call.shape(.output(0)),
+              !input.contains(where: \.hasUnknown), !output.contains(where: \.hasUnknown) else {
+            return .opaque("Reshape with shapes known only at run time")
+        }
+        let fromInput = from == .input(0)
+        let here = fromInput ? input : output, there = fromInput ? output : input
+        let otherPort: NodePort = fromInput ? .output(0) : .input(0)
+        func product(_ dims: ArraySlice<DimExpr>) -> DimExpr { dims.reduce(DimExpr(1), *) }
+        func prefix(_ dims: [DimExpr], _ n: Int) -> DimExpr { product(dims.prefix(n)) }
+        /// The target-shape element of output axis `axis` follows its new length.
+        func edits(outputAxis axis: Int) -> [LengthEdit] {
+            call.node.opType == "Reshape" ? [LengthEdit(site: .inputElement(input: 1, element: axis), tracks: .output(0), axis: axis)] : []
+        }
+        let before = prefix(here, u.axis), through = before * here[u.axis]
+        if let end = (0...there.count).first(where: { prefix(there, $0) == through }),
+           let start = (0..<end).last(where: { prefix(there, $0) == before }) {
+            if end - start == 1 {
+                return .tied([(otherPort, u.on(axis: start))], edits: edits(outputAxis: fromInput ? start : u.axis))
+            }
+            // Split: the units must be whole blocks along one of the axes the other side has.
+            for axis in start..<end {
+                guard let outer = product(there[start..<axis]).constant, let inner = product(there[(axis + 1)..<end]).constant,
+                      let units = u.split(outer: outer, inner: inner, axis: axis) else { continue }
+                return .tied([(otherPort, units)], edits: edits(outputAxis: fromInput ? axis : u.axis))
+            }
+            return .opaque("Reshape splits the axis inside a unit")
+        }
+        // Merge: the other side's axis j spans here's axes [a0, a1) around the arriving one.
+        for j in there.indices {
+            let lo = prefix(there, j), hi = prefix(there, j + 1)
+            guard let a0 = (0...u.axis).last(where: { prefix(here, $0) == lo }),
+                  let a1 = ((u.axis + 1)...here.count).first(where: { prefix(here, $0) == hi }) else { continue }
+            guard let outer = product(here[a0..<u.axis]).constant, let inner = product(here[(u.axis + 1)..<a1]).constant else {
+                return .opaque("Reshape merges the axis with a symbolic one")
+            }
+            return .tied([(otherPort, u.merged(outer: outer, inner: inner, axis: j))], edits: edits(outputAxis: fromInput ? j : u.axis))
+        }
+        return .opaque("Reshape regroups the axis")
+    }
+}

@@ -83,3 +83,30 @@ extension SqueezeOp {
         return try reshaped(call, [s[..<axis].reduce(DimExpr(1), *), s[axis...].reduce(DimExpr(1), *)])
     }
 }
+
+extension SqueezeOp {
+    /// Squeeze drops and Unsqueeze inserts axes of length 1; the others keep their order.
+    static func axes(_ call: AxisCall, _ from: NodePort, _ u: AxisUnits) -> AxisAnswer {
+        guard from == .input(0) || from == .output(0) else { return .tied([]) }
+        guard let inRank = call.rank(.input(0)), let outRank = call.rank(.output(0)) else { return .opaque("rank unknown") }
+        // Which axes of the longer shape have no counterpart.
+        let squeezing = call.node.opType == "Squeeze"
+        let longRank = squeezing ? inRank : outRank
+        var spec = call.opset >= 13 ? call.knownValues(1) : call.ints("axes")
+        if spec == nil && squeezing, let shape = call.shape(.input(0)) {
+            spec = shape.indices.filter { shape[$0].constant == 1 }
+        }
+        guard let extra = spec.map({ Set($0.map { AxisRules.normalize($0, rank: longRank) }) }) else {
+            return .opaque("axes known only at run time")
+        }
+        let kept = (0..<longRank).filter { !extra.contains($0) }
+        let fromLong = squeezing == (from == .input(0))
+        let other: NodePort = from == .input(0) ? .output(0) : .input(0)
+        if fromLong {
+            guard let i = kept.firstIndex(of: u.axis) else { return .tied([]) }
+            return .tied([(other, u.on(axis: i))])
+        }
+        guard u.axis < kept.count else { return .opaque("axis out of range") }
+        return .tied([(other, u.on(axis: kept[u.axis]))])
+    }
+}

@@ -62,3 +62,14 @@ extension TransposeOp {
         return [.tensor(try call.type(0), [s[0], s[1] * DimExpr(b * b), s[2].floorDiv(b), s[3].floorDiv(b)])]
     }
 }
+
+extension TransposeOp {
+    /// Output axis i is input axis perm[i] (perm defaults to reversing the axes).
+    static func axes(_ call: AxisCall, _ from: NodePort, _ u: AxisUnits) -> AxisAnswer {
+        guard let rank = call.rank(.input(0)) ?? call.rank(.output(0)) else { return .opaque("rank unknown") }
+        let perm = call.ints("perm") ?? Array((0..<rank).reversed())
+        if from == .input(0), let i = perm.firstIndex(of: u.axis) { return .tied([(.output(0), u.on(axis: i))]) }
+        if from == .output(0), u.axis < perm.count { return .tied([(.input(0), u.on(axis: perm[u.axis]))]) }
+        return .opaque("Transpose perm does not cover the axis")
+    }
+}

@@ -1,0 +1,142 @@
+/// A labelled set of edits to a model, applied all at once or not at all: weights replaced
+/// (sliced), attributes set, node inputs rewired, nodes inserted and removed, initializers added.
+/// Every position names the model as it was when the patch was made (a `GraphIndex` of it), so
+/// edits never see each other's index shifts. `apply` edits a copy, checks it with the
+/// validator, and only then replaces the model; `record` is what the report shows.
+public struct GraphPatch {
+    public enum Edit {
+        /// A weight (initializer or Constant node value, by its defining graph) gets new contents.
+        case replaceWeight(GraphIndex.Key, Tensor)
+        /// Attribute `attribute.name` of node `node` is set (added when absent).
+        case setAttribute(GraphPath, node: Int, Attribute)
+        /// Input `input` of node `node` now reads `value`.
+        case rewire(GraphPath, node: Int, input: Int, to: String)
+        /// Node `node` reads exactly `inputs` (an optional input appended, say).
+        case setInputs(GraphPath, node: Int, [String])
+        /// Nodes placed right before node `before` (the end of the graph when `before` is the node count).
+        case insertNodes(GraphPath, [Node], before: Int)
+        case removeNode(GraphPath, Int)
+        case addInitializer(GraphPath, Tensor)
+    }
+
+    /// What the patch did, in words (one line per unit of change: "layer.0 FFN: 1536 → 1152 neurons").
+    public struct Record: Sendable, Hashable {
+        public var label: String
+        public var lines: [String]
+    }
+
+    public var label: String
+    public private(set) var edits: [Edit] = []
+    public private(set) var record: Record
+
+    public init(_ label: String) {
+        self.label = label
+        record = Record(label: label, lines: [])
+    }
+
+    public var isEmpty: Bool { edits.isEmpty }
+
+    public mutating func add(_ edit: Edit) { edits.append(edit) }
+    public mutating func note(_ line: String) { record.lines.append(line) }
+
+    /// Applies every edit to a copy of `model`, validates it, then replaces `model`. On any
+    /// failure `model` is left as it was.
+    public func apply(to model: inout Model) throws {
+        guard !edits.isEmpty else { return }
+        var graph = model.mainGraph
+        // Group by graph: each graph is rebuilt once.
+        var byGraph: [GraphPath: [Edit]] = [:]
+        var order: [GraphPath] = []
+        for edit in edits {
+            let path = edit.path
+            if byGraph[path] == nil { order.append(path) }
+            byGraph[path, default: []].append(edit)
+        }
+        // Deepest first: rebuilding a parent's node list would move its subgraphs' paths.
+        for path in order.sorted(by: { $0.depth > $1.depth }) {
+            try graph.withGraph(at: path) { g in try Self.apply(byGraph[path]!, to: &g, label: label) }
+        }
+        var patched = model
+        patched.mainGraph = graph
+        do {
+            try ModelValidator(fileName: "patch '\(label)'").validate(patched)
+        } catch let error as OnnxSlimError {
+            throw OnnxSlimError(.badInput, "internal error, nothing written: \(error.message)")
+        }
+        model = patched
+    }
+
+    private static func apply(_ edits: [Edit], to g: inout Graph, label: String) throws {
+        let nodeCount = g.nodes.count
+        func checkNode(_ k: Int) throws {
+            guard k >= 0 && k < nodeCount else { throw failure(label, "node \(k) is out of range") }
+        }
+        var removed = Set<Int>()
+        var inserted: [Int: [Node]] = [:]
+        for edit in edits {
+            switch edit {
+            case .replaceWeight(let key, let tensor):
+                if let k = g.initializers.firstIndex(where: { $0.name == key.name }) {
+                    var t = tensor
+                    t.name = key.name
+                    g.initializers[k] = t
+                } else if let k = g.nodes.firstIndex(where: { $0.isConstant && $0.outputs == [key.name] }),
+                          let a = g.nodes[k].attributes.firstIndex(where: { $0.name == "value" }) {
+                    var t = tensor
+                    t.name = g.nodes[k].attributes[a].t?.name ?? ""
+                    g.nodes[k].attributes[a].t = t
+                } else {
+                    throw failure(label, "weight '\(key.name)' is not defined in \(key.path)")
+                }
+            case .setAttribute(_, let node, let attribute):
+                try checkNode(node)
+                if let a = g.nodes[node].attributes.firstIndex(where: { $0.name == attribute.name }) {
+                    g.nodes[node].attributes[a] = attribute
+                } else {
+                    g.nodes[node].attributes.append(attribute)
+                }
+            case .rewire(_, let node, let input, let value):
+                try checkNode(node)
+                guard input < g.nodes[node].inputs.count else { throw failure(label, "node \(node) has no input \(input)") }
+                g.nodes[node].inputs[input] = value
+            case .setInputs(_, let node, let inputs):
+                try checkNode(node)
+                g.nodes[node].inputs = inputs
+            case .insertNodes(_, let nodes, let before):
+                guard before >= 0 && before <= nodeCount else { throw failure(label, "insertion point \(before) is out of range") }
+                inserted[before, default: []] += nodes
+            case .removeNode(_, let node):
+                try checkNode(node)
+                removed.insert(node)
+            case .addInitializer(_, let tensor):
+                guard !g.initializers.contains(where: { $0.name == tensor.name }) else {
+                    throw failure(label, "initializer '\(tensor.name)' already exists")
+                }
+                g.initializers.append(tensor)
+            }
+        }
+        guard !removed.isEmpty || !inserted.isEmpty else { return }
+        var nodes: [Node] = []
+        nodes.reserveCapacity(nodeCount + inserted.values.reduce(0) { $0 + $1.count })
+        for k in 0...nodeCount {
+            nodes += inserted[k] ?? []
+            if k < nodeCount && !removed.contains(k) { nodes.append(g.nodes[k]) }
+        }
+        g.nodes = nodes
+    }
+
+    private static func failure(_ label: String, _ message: String) -> OnnxSlimError {
+        OnnxSlimError(.badInput, "internal error, nothing written: patch '\(label)': \(message)")
+    }
+}
+
+extension GraphPatch.Edit {
+    /// The graph the edit lands in.
+    var path: GraphPath {
+        switch self {
+        case .replaceWeight(let key, _): return key.path
+        case .setAttribute(let p, _, _), .rewire(let p, _, _, _), .setInputs(let p, _, _), .insertNodes(let p, _, _), .removeNode(let p, _),
+             .addInitializer(let p, _): return p
+        }
+    }
+}

@@ -1,0 +1,379 @@
+/// `--prune-heads R`, `--prune-ffn R`, `--prune-channels R`: removes the least important
+/// attention heads, FFN neurons or conv channels, with everything that shrinks with them.
+///
+/// 1. Groups: `ChannelGroups` follows each layer's output units through the graph's axis rules.
+/// 2. Importance, on calibration samples (`--calibration DIR`, else generated): unit u of a group
+///    scores Σ over the layers reading it of Σ_{i∈u} E[x_i²]·‖W_i‖², the energy it adds to their
+///    outputs (x the layer input, W_i the weight slice it multiplies). `--prune-importance
+///    magnitude` scores Σ ‖slice‖² over the group's weights instead (data-free).
+/// 3. Selection: scores are divided by their group's mean, ranked across all groups of a kind,
+///    and the lowest R of the units go; every group keeps at least one unit (and a multiple of
+///    `--round-to` indices for neurons and channels).
+/// 4. Compensation (FLAP): a removed unit's mean contribution moves into the next layer's bias,
+///    b' = b + Σ_{i removed} E[x_i]·W_i, so the output keeps its mean. A least-squares refit is
+///    the repair pass's job (it reads the same statistics).
+/// 5. One `GraphPatch`: weights sliced, Reshape/Split/group lengths rewritten, biases added.
+public struct StructuredPruningPass: ModelPass {
+    public enum Importance: String, Sendable, CaseIterable { case activation, magnitude }
+
+    public struct Options {
+        /// Fraction of each kind's units to remove.
+        public var ratios: [ChannelGroup.Kind: Double] = [:]
+        public var importance: Importance = .activation
+        public var roundTo = 1
+        public var compensate = true
+        public var calibration = ActivationQDQPass.Calibration()
+        public init() {}
+    }
+
+    public var options: Options
+    public init(_ options: Options) { self.options = options }
+
+    public var name: String { "prune" }
+    public var summary: String { "Removes the least important attention heads, FFN neurons or conv channels with every weight, bias, norm parameter and shape that shrinks with them." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 1 }
+
+    /// Samples generated for importance when no folder is given.
+    public static let generatedSamples = 8
+
+    public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
+        let found = try ChannelGroups(model, reader: context.reader)
+        var skipped: [String: Int] = [:]
+        for (reason, s) in found.skipped { skipped["\(reason) (\(s.example))", default: 0] += s.count }
+        var groups = found.groups.filter { (options.ratios[$0.kind] ?? 0) > 0 }
+        guard !groups.isEmpty, let graph = model.graph else {
+            return PassOutcome(name: name, changed: false, summary: [], skipped: Self.sorted(skipped))
+        }
+        let index = GraphIndex(graph)
+        var names = NameAllocator(model)
+        var weights: [String: NDArray] = [:]
+        func weight(_ name: String) throws -> NDArray {
+            if let w = weights[name] { return w }
+            guard let t = index.weight(name, from: .main)?.tensor else { throw OnnxSlimError(.badInput, "'\(name)' is not a weight") }
+            let w = try NDArray(tensor: t, reader: context.reader)
+            weights[name] = w
+            return w
+        }
+
+        // Lengths that cannot be rewritten take their group out.
+        var plans: [Int: [LengthPlan]] = [:]
+        groups = try groups.enumerated().compactMap { k, g in
+            var resolved: [LengthPlan] = []
+            for length in g.lengths {
+                switch try resolve(length, index: index.main, values: found.values, weight: weight) {
+                case .success(let plan): if let plan { resolved.append(plan) }
+                case .failure(let why):
+                    skipped["\(why) (\(g.label))", default: 0] += 1
+                    return nil
+                }
+            }
+            plans[k] = resolved
+            return g
+        }
+        let resolvedPlans = plans
+        let lengthPlans = groups.indices.map { k in resolvedPlans[k] ?? [] }
+
+        let (statistics, source) = try measure(groups, model, context)
+        var scores: [[Double]] = []
+        for g in groups { scores.append(try score(g, statistics: statistics, weight: weight)) }
+        let removed = select(groups, scores: scores)
+
+        // Output axes that shrink: a bias created for compensation there would need slicing too.
+        var shrinking = Set<String>()
+        for (k, g) in groups.enumerated() where !removed[k].isEmpty { for s in g.slices { shrinking.insert("\(s.weight)@\(s.axis)") } }
+        var patch = GraphPatch("prune")
+        var literals = Literals()
+        var updates: [String: WeightUpdate] = [:]
+        var summary: [String] = []
+        var counts: [ChannelGroup.Kind: (before: Int, after: Int, groups: Int)] = [:]
+        for (k, g) in groups.enumerated() where !removed[k].isEmpty {
+            let gone = Set(removed[k])
+            let kept = (0..<g.unitCount).filter { !gone.contains($0) }
+            for s in g.slices { updates[s.weight, default: WeightUpdate()].removed[s.axis, default: []].formUnion(s.units.keptIndices(removed[k])) }
+            for plan in lengthPlans[k] { literals.set(plan, value: plan.units.keptIndices(kept).count, patch: &patch, index: index) }
+            if options.compensate, let statistics {
+                for r in g.reductions {
+                    guard let mean = statistics.moments[r.activation]?.mean else { continue }
+                    let lost = r.units.keptIndices(Array(gone))
+                    var c = [Double](repeating: 0, count: mean.count)
+                    for i in lost { c[i] = mean[i] }
+                    try compensate(r, constant: c, updates: &updates, patch: &patch, index: index, weight: weight, names: &names,
+                                   shrinking: shrinking)
+                }
+            }
+            var entry = counts[g.kind] ?? (0, 0, 0)
+            entry.before += g.unitCount; entry.after += kept.count; entry.groups += 1
+            counts[g.kind] = entry
+            patch.note("\(g.label): \(g.kind.rawValue) \(g.unitCount) → \(kept.count)")
+        }
+        literals.write(to: &patch, index: index, names: &names)
+        for (name, u) in updates.sorted(by: { $0.key < $1.key }) {
+            var w = try weight(name)
+            if let add = u.add {
+                var v = w.asFloats
+                for i in v.indices { v[i] += Float(add[i]) }
+                w = NDArray(floats: v, shape: w.shape, type: w.dataType)
+            }
+            for (axis, gone) in u.removed { w = w.keeping((0..<w.shape[axis]).filter { !gone.contains($0) }, along: axis) }
+            guard let key = index.weight(name, from: .main).map({ GraphIndex.Key(path: $0.path, name: name) }) else { continue }
+            patch.add(.replaceWeight(key, w.tensor(name: name)))
+        }
+        guard !patch.isEmpty else {
+            return PassOutcome(name: name, changed: false, summary: ["nothing to remove at these ratios"], skipped: Self.sorted(skipped))
+        }
+        try patch.apply(to: &model)
+        for kind in [ChannelGroup.Kind.heads, .neurons, .channels] {
+            guard let c = counts[kind] else { continue }
+            summary.append("\(kind.rawValue) \(c.before) → \(c.after) in \(c.groups) layers")
+        }
+        summary.append("importance: \(options.importance == .magnitude ? "weight magnitude" : "activations on " + source)")
+        if options.compensate && statistics != nil { summary.append("removed units' mean contribution moved into biases") }
+        return PassOutcome(name: name, changed: true, summary: summary, skipped: Self.sorted(skipped), details: patch.record.lines)
+    }
+
+    /// What happens to one weight: a bias gains compensation, then indices go along axes
+    /// (several groups may remove indices of one axis: a Concat's consumer).
+    struct WeightUpdate {
+        var add: [Double]?
+        var removed: [Int: Set<Int>] = [:]
+    }
+
+    static func sorted(_ skipped: [String: Int]) -> [(reason: String, count: Int)] {
+        skipped.map { ($0.key, $0.value) }.sorted { $0.reason < $1.reason }
+    }
+}
+
+// MARK: importance
+
+extension StructuredPruningPass {
+    /// Moments of every reduction's input over the calibration samples (nil for magnitude).
+    func measure(_ groups: [ChannelGroup], _ model: Model, _ context: PassContext) throws -> (ChannelStatistics?, String) {
+        guard options.importance == .activation else { return (nil, "") }
+        var watched: [String: Int] = [:]
+        for g in groups { for r in g.reductions { watched[r.activation] = r.activationAxis } }
+        let statistics = ChannelStatistics(watching: watched)
+        let c = options.calibration
+        let dims = ActivationSmoothingPass.generatedDims(model, given: c.dims, length: 64)
+        let samples = try ModelInputs.samples(folder: c.folder, count: c.folder == nil ? Self.generatedSamples : 0,
+                                              model: model, dims: dims, seed: c.seed)
+        let evaluator = try Evaluator(model: model, reader: context.reader)
+        evaluator.observe = { name, value in statistics.observe(name, value) }
+        for s in samples { _ = try evaluator.run(s.values) }
+        return (statistics, c.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples")
+    }
+
+    /// Each unit's importance (see the type's comment).
+    func score(_ g: ChannelGroup, statistics: ChannelStatistics?, weight: (String) throws -> NDArray) throws -> [Double] {
+        var scores = [Double](repeating: 0, count: g.unitCount)
+        if let statistics {
+            for r in g.reductions {
+                guard let m = statistics.moments[r.activation] else { continue }
+                let norms = try weight(r.weight).squaredNorms(along: r.weightAxis)
+                let energy = m.meanSquare
+                for (u, indices) in r.units.units.enumerated() { for i in indices { scores[u] += energy[i] * norms[i] } }
+            }
+            if scores.contains(where: { $0 > 0 }) { return scores }
+        }
+        for s in g.slices {
+            let norms = try weight(s.weight).squaredNorms(along: s.axis)
+            for (u, indices) in s.units.units.enumerated() { for i in indices { scores[u] += norms[i] } }
+        }
+        return scores
+    }
+
+    /// The units each group loses: per kind, the lowest R of all its units by score over their
+    /// group's mean, each group keeping at least one unit (and whole `roundTo` blocks).
+    func select(_ groups: [ChannelGroup], scores: [[Double]]) -> [[Int]] {
+        var removed = [[Int]](repeating: [], count: groups.count)
+        for kind in [ChannelGroup.Kind.heads, .neurons, .channels] {
+            guard let ratio = options.ratios[kind], ratio > 0 else { continue }
+            let members = groups.indices.filter { groups[$0].kind == kind }
+            let total = members.reduce(0) { $0 + groups[$1].unitCount }
+            var budget = Int((Double(total) * ratio).rounded())
+            var ranked: [(group: Int, unit: Int, score: Double)] = []
+            for k in members {
+                let mean = max(scores[k].reduce(0, +) / Double(max(scores[k].count, 1)), .leastNormalMagnitude)
+                for (u, s) in scores[k].enumerated() { ranked.append((k, u, s / mean)) }
+            }
+            ranked.sort { ($0.score, $0.group, $0.unit) < ($1.score, $1.group, $1.unit) }
+            for r in ranked where budget > 0 {
+                guard groups[r.group].unitCount - removed[r.group].count > 1 else { continue }
+                removed[r.group].append(r.unit)
+                budget -= 1
+            }
+            // Whole blocks of `roundTo` kept units: the best removed ones come back.
+            if options.roundTo > 1 && kind != .heads {
+                for k in members where !removed[k].isEmpty {
+                    let kept = groups[k].unitCount - removed[k].count
+                    let target = min(groups[k].unitCount, (kept + options.roundTo - 1) / options.roundTo * options.roundTo)
+                    let back = removed[k].sorted { scores[k][$0] > scores[k][$1] }.prefix(target - kept)
+                    removed[k].removeAll { back.contains($0) }
+                }
+            }
+        }
+        return removed
+    }
+}
+
+// MARK: lengths
+
+extension StructuredPruningPass {
+    /// How one length is rewritten: a literal integer tensor (`base`, with `element` set to the
+    /// new length) read by input `input` of node `reader` instead of what it reads now, or an
+    /// attribute.
+    struct LengthPlan {
+        enum Site {
+            case literal(reader: Int, input: Int, base: [Int64], shape: [Int], type: DataType, element: Int)
+            case attribute(node: Int, name: String, element: Int?)
+        }
+        var site: Site
+        var units: AxisUnits
+    }
+
+    /// Finds where a length lives, walking a shape input back through Concat pieces and
+    /// Unsqueeze/Cast/Identity to a constant, or to a computed value shape inference knows is
+    /// constant (a dim of a tensor that does not shrink: replaced by a literal). Nil when no
+    /// rewrite is needed (-1, or computed from dims that follow the pruned tensor at run time).
+    func resolve(_ length: ChannelGroup.Length, index: GraphIndex.Scope, values: [String: InferredValue],
+                 weight: (String) throws -> NDArray) throws -> Result<LengthPlan?, Failure> {
+        let node = index.nodes[length.node]
+        let label = "\(node.opType) '\(node.name)'"
+        guard case .inputElement(let input, let element) = length.edit.site else {
+            guard case .attribute(let name, let element) = length.edit.site else { return .success(nil) }
+            return .success(LengthPlan(site: .attribute(node: length.node, name: name, element: element), units: length.units))
+        }
+        var reader = length.node, readerInput = input, position = element
+        func literal(_ base: [Int64], _ shape: [Int], _ type: DataType) -> Result<LengthPlan?, Failure> {
+            guard position < base.count else { return .failure(Failure("\(label): a shape element is out of range")) }
+            if base[position] == -1 { return .success(nil) }
+            if base[position] == 0 { return .failure(Failure("\(label) copies a dim (0) that changes")) }
+            return .success(LengthPlan(site: .literal(reader: reader, input: readerInput, base: base, shape: shape, type: type,
+                                                      element: position), units: length.units))
+        }
+        for _ in 0..<16 {
+            let value = index.nodes[reader].inputs[readerInput]
+            if let w = try? weight(value) { return literal(w.asInt64s, w.shape, w.dataType) }
+            let producer = index.producer(of: value)
+            if let producer, producer.opType == "Concat" {
+                var offset = 0, next: (Int, Int)?
+                for (k, piece) in producer.inputs.enumerated() {
+                    let n = (try? weight(piece))?.count ?? values[piece]?.shape.flatMap { $0.reduce(DimExpr(1), *).constant }
+                    guard let n else { return .failure(Failure("\(label): shape piece of unknown length")) }
+                    if position < offset + n { next = (k, position - offset); break }
+                    offset += n
+                }
+                guard let (k, p) = next, let at = index.producers[value]?.node else { return .success(nil) }
+                reader = at; readerInput = k; position = p
+                continue
+            }
+            if let producer, ["Unsqueeze", "Cast", "Identity"].contains(producer.opType), let at = index.producers[value]?.node {
+                reader = at; readerInput = 0
+                continue
+            }
+            // Computed: a symbolic element follows the pruned tensor at run time; a constant one
+            // is a dim of something that keeps its size.
+            guard let known = values[value], let contents = known.values, position < contents.count else {
+                return .failure(Failure("\(label): target known only at run time"))
+            }
+            guard contents[position].constant != nil else { return .success(nil) }
+            guard contents.allSatisfy({ $0.constant != nil }), let shape = known.shape?.map(\.constant),
+                  !shape.contains(where: { $0 == nil }) else {
+                return .failure(Failure("\(label): target mixes run-time and constant dims"))
+            }
+            return literal(contents.map { Int64($0.constant!) }, shape.map { $0! }, known.elemType == .int32 ? .int32 : .int64)
+        }
+        return .failure(Failure("\(label): target too deep to follow"))
+    }
+
+    struct Failure: Error { var reason: String; init(_ r: String) { reason = r } }
+
+    /// The new lengths, gathered per literal (one shape tensor may hold several: a Split's
+    /// sizes), each written once as a fresh initializer for its reader, so a shape tensor other
+    /// nodes share keeps its value for them; attributes are set directly.
+    struct Literals {
+        private var pending: [String: (reader: Int, input: Int, base: [Int64], shape: [Int], type: DataType)] = [:]
+        private var order: [String] = []
+
+        mutating func set(_ plan: LengthPlan, value: Int, patch: inout GraphPatch, index: GraphIndex) {
+            switch plan.site {
+            case .attribute(let node, let name, let element):
+                let n = index.main.nodes[node]
+                if let element {
+                    var ints = n.attribute(name)?.ints ?? []
+                    guard element < ints.count else { return }
+                    ints[element] = Int64(value)
+                    patch.add(.setAttribute(.main, node: node, .ints(name, ints)))
+                } else {
+                    patch.add(.setAttribute(.main, node: node, .int(name, Int64(value))))
+                }
+            case .literal(let reader, let input, let base, let shape, let type, let element):
+                let key = "\(reader)|\(input)"
+                if pending[key] == nil { pending[key] = (reader, input, base, shape, type); order.append(key) }
+                pending[key]!.base[element] = Int64(value)
+            }
+        }
+
+        func write(to patch: inout GraphPatch, index: GraphIndex, names: inout NameAllocator) {
+            for key in order {
+                let p = pending[key]!
+                let fresh = names.fresh(index.main.nodes[p.reader].inputs[p.input] + "_pruned")
+                patch.add(.addInitializer(.main, NDArray(int64s: p.base, shape: p.shape, type: p.type).tensor(name: fresh)))
+                patch.add(.rewire(.main, node: p.reader, input: p.input, to: fresh))
+            }
+        }
+    }
+}
+
+// MARK: compensation
+
+extension StructuredPruningPass {
+    /// Adds W's response to the removed units' means to the bias after reduction `r`:
+    /// MatMul's Add, Gemm's C or Conv's B (created when absent).
+    func compensate(_ r: ChannelGroup.Reduction, constant c: [Double],
+                    updates: inout [String: WeightUpdate],
+                    patch: inout GraphPatch, index: GraphIndex, weight: (String) throws -> NDArray,
+                    names: inout NameAllocator, shrinking: Set<String>) throws {
+        let node = index.main.nodes[r.node]
+        let w = try weight(r.weight)
+        guard let use = Operators.knowledge(node)?.weightUse(node, weightRank: w.rank) else { return }
+        let outputShrinks = shrinking.contains("\(r.weight)@\(use.channelAxis)")
+        let delta = w.contraction(c, along: r.weightAxis, outputAxis: use.channelAxis)
+        func addTo(_ bias: String) {
+            var entry = updates[bias] ?? WeightUpdate()
+            var add = entry.add ?? [Double](repeating: 0, count: delta.count)
+            for i in add.indices { add[i] += delta[i] }
+            entry.add = add
+            updates[bias] = entry
+        }
+        // An existing bias read only here.
+        func ownBias(_ name: String) -> Bool {
+            guard let b = try? weight(name), b.count == delta.count, b.kind == .float,
+                  index.uses(of: GraphIndex.Key(path: .main, name: name)).count == 1 else { return false }
+            return b.shape.dropLast().allSatisfy { $0 == 1 }
+        }
+        switch node.opType {
+        case "MatMul":
+            let y = node.outputs[0]
+            let readers = index.main.readers[y] ?? []
+            if readers.count == 1, index.main.nodes[readers[0].node].opType == "Add" {
+                let add = index.main.nodes[readers[0].node]
+                if let b = add.inputs.first(where: { $0 != y }), ownBias(b) { addTo(b); return }
+            }
+            guard !index.main.graphOutputs.contains(y), !outputShrinks else { return }
+            let bias = names.fresh(y + "_bias"), out = names.fresh(y + "_compensated")
+            patch.add(.addInitializer(.main, NDArray(floats: delta.map { Float($0) }, shape: [delta.count], type: w.dataType).tensor(name: bias)))
+            patch.add(.insertNodes(.main, [Node("Add", inputs: [y, bias], outputs: [out], name: names.fresh(node.name + "_bias"))], before: r.node + 1))
+            for reader in readers { patch.add(.rewire(.main, node: reader.node, input: reader.slot, to: out)) }
+        case "Gemm", "Conv":
+            if node.inputs.count > 2, !node.inputs[2].isEmpty {
+                if ownBias(node.inputs[2]) { addTo(node.inputs[2]) }
+                return
+            }
+            guard !outputShrinks else { return }
+            let bias = names.fresh(node.name.isEmpty ? "bias" : node.name + "_bias")
+            patch.add(.addInitializer(.main, NDArray(floats: delta.map { Float($0) }, shape: [delta.count], type: w.dataType).tensor(name: bias)))
+            patch.add(.setInputs(.main, node: r.node, Array(node.inputs.prefix(2)) + [bias]))
+        default: return
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/// Every prunable group of a model's main graph: one walk (`ChannelWalk`) from the output axis
+/// of each MatMul, Gemm and Conv weight not already in a group. Units are single indices
+/// first (FFN neurons, conv channels); where a Reshape splits the axis into blocks (heads of
+/// head_dim, grouped-query heads of several query heads), the walk is retried with blocks of
+/// the smallest size that goes through. Groups the rules cannot prove are left out, with why.
+public struct ChannelGroups {
+    public private(set) var groups: [ChannelGroup] = []
+    /// Why each weight that could start a group does not (reason → count, and the first layer).
+    public private(set) var skipped: [String: (count: Int, example: String)] = [:]
+    /// What shape inference knows of each main-graph value (the lengths of shape pieces).
+    public private(set) var values: [String: InferredValue] = [:]
+
+    public init(_ model: Model, reader: ExternalDataReader) throws {
+        guard let graph = model.graph else { return }
+        let index = GraphIndex(graph)
+        var options = ShapeInference.Options()
+        options.keepGraphValues = true
+        let inferred = try ShapeInference.run(model, reader: reader, options: options)
+        values = inferred.graphValues[.main]?.first ?? [:]
+        var weights: [String: Tensor] = [:]
+        for key in index.weightOrder where key.path == .main { weights[key.name] = index.definition(key)?.tensor }
+        let walk = ChannelWalk(index: index.main, weights: weights, values: values, opset: Int(model.opsetVersion() ?? 1))
+        var grouped = Set<String>()
+        for (n, node) in graph.nodes.enumerated() {
+            guard ["MatMul", "Gemm", "Conv"].contains(node.opType), node.isDefaultDomain, node.inputs.count > 1,
+                  let weight = weights[node.inputs[1]],
+                  let use = Operators.knowledge(node)?.weightUse(node, weightRank: weight.dims.count), use.input == 1,
+                  !grouped.contains("\(node.inputs[1])@\(use.channelAxis)") else { continue }
+            let length = Int(weight.dims[use.channelAxis])
+            guard length > 1 else { continue }
+            switch Self.search(walk, node: n, axis: use.channelAxis, length: length) {
+            case .success(var group):
+                group.kind = node.opType == "Conv" ? .channels : group.unitSize > 1 ? .heads : .neurons
+                grouped.formUnion(group.slices.map { "\($0.weight)@\($0.axis)" })
+                groups.append(group)
+            case .failure(.opaque(let reason)):
+                let label = node.name.isEmpty ? node.opType : node.name
+                skipped[reason, default: (0, label)].count += 1
+            }
+        }
+    }
+
+    /// Units of one index, then blocks of each divisor of `length`, smallest first, while the
+    /// walk fails inside a Reshape that splits the axis.
+    static func search(_ walk: ChannelWalk, node: Int, axis: Int, length: Int) -> Result<ChannelGroup, ChannelWalk.Failure> {
+        var first: Result<ChannelGroup, ChannelWalk.Failure>?
+        for size in [1] + (2...max(2, length / 2)).filter({ length % $0 == 0 && $0 < length }) {
+            let units = AxisUnits(axis: axis, length: length, units: (0..<(length / size)).map { u in Array((u * size)..<((u + 1) * size)) })
+            let result = walk.group(from: node, input: 1, axis: axis, units: units)
+            if case .success = result { return result }
+            if first == nil { first = result }
+            guard case .failure(.opaque(let reason)) = result, reason.hasSuffix("inside a unit") else { break }
+        }
+        return first!
+    }
+}

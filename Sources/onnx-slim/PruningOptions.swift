@@ -1,0 +1,48 @@
+import ArgumentParser
+import OnnxSlim
+
+/// `--prune-heads`, `--prune-ffn`, `--prune-channels` and their settings (StructuredPruningPass).
+struct PruningOptions: ParsableArguments {
+    @Option(help: "Remove this fraction of the attention heads (grouped-query models: of the KV groups, with their query heads), least important first, ranked across layers.")
+    var pruneHeads: Double = 0
+
+    @Option(help: "Remove this fraction of the FFN neurons (MatMul → activation → MatMul; gated pairs together).")
+    var pruneFfn: Double = 0
+
+    @Option(help: "Remove this fraction of the conv channels (coupled through residual Adds, Concat, Split, BatchNormalization, depthwise convs).")
+    var pruneChannels: Double = 0
+
+    @Option(help: "Unit importance: activation (output energy on --calibration samples, else generated ones) or magnitude (weight norms, data-free).")
+    var pruneImportance: StructuredPruningPass.Importance = .activation
+
+    @Option(help: "Keep neuron and channel counts a multiple of N.")
+    var roundTo: Int = 1
+
+    @Flag(help: "Do not move removed units' mean contribution into the next layer's bias.")
+    var noPruneCompensation = false
+
+    var isRequested: Bool { pruneHeads > 0 || pruneFfn > 0 || pruneChannels > 0 }
+
+    func check() throws {
+        for (flag, r) in [("--prune-heads", pruneHeads), ("--prune-ffn", pruneFfn), ("--prune-channels", pruneChannels)] {
+            guard r >= 0 && r < 1 else { throw ValidationError("\(flag) takes a fraction in [0, 1), not \(r)") }
+        }
+        guard roundTo >= 1 else { throw ValidationError("--round-to must be at least 1") }
+    }
+
+    /// The pruning pass, or none when no ratio is set.
+    func passes(calibration: String?, dims: [String: Int], seed: UInt64) -> [any ModelPass] {
+        guard isRequested else { return [] }
+        var options = StructuredPruningPass.Options()
+        options.ratios = [.heads: pruneHeads, .neurons: pruneFfn, .channels: pruneChannels]
+        options.importance = pruneImportance
+        options.roundTo = roundTo
+        options.compensate = !noPruneCompensation
+        options.calibration.folder = calibration
+        options.calibration.dims = dims
+        options.calibration.seed = seed
+        return [StructuredPruningPass(options)]
+    }
+}
+
+extension StructuredPruningPass.Importance: ExpressibleByArgument {}

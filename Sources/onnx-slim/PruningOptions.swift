@@ -15,8 +15,8 @@ struct PruningOptions: ParsableArguments {
     @Option(help: "Unit importance: activation (output energy on --calibration samples, else generated ones) or magnitude (weight norms, data-free).")
     var pruneImportance: StructuredPruningPass.Importance = .activation
 
-    @Option(help: "Keep neuron and channel counts a multiple of N.")
-    var roundTo: Int = 1
+    @Option(help: "Keep neuron and channel counts a multiple of N where the layer's count is one (1: any count; odd counts run slower in onnxruntime).")
+    var roundTo: Int = 8
 
     @Flag(help: "Do not move removed units' mean contribution into the next layer's bias.")
     var noPruneCompensation = false

@@ -100,6 +100,7 @@ final class ChannelGroupTests: XCTestCase {
                 }
             }
             var options = StructuredPruningPass.Options()
+            options.roundTo = 1
             for (kind, u) in units { options.ratios[kind] = Double(u.zeroed) / Double(u.total) }
             var pruned = model
             let outcome = try PassPipeline([StructuredPruningPass(options)]).run(&pruned, PassContext())

@@ -315,3 +315,36 @@ METRICS = {"minilm": minilm_metrics, "efficientnet_lite0": efficientnet_metrics,
 
 def task_metrics(name: str, path: str, float_path: str) -> dict:
     return METRICS[name](path, float_path)
+
+
+# ---------------------------------------------------------------------------------- calibration
+
+def write_minilm_calibration(folder: str, count: int = 32) -> str:
+    """`count` sentences of gensim's lee_background corpus (not the Lee test documents), one
+    sub-folder per sample with input_ids.npy and attention_mask.npy, as `--calibration` reads."""
+    import tokenizers
+    d = trained_models.ensure("lee")
+    with open(d["lee_background.cor"], "rb") as f:
+        lines = [line.decode("latin1").strip() for line in f if line.strip()][:count]
+    tok = tokenizers.Tokenizer.from_file(trained_models.ensure("minilm")["tokenizer"])
+    tok.enable_truncation(MAX_TOKENS)
+    tok.no_padding()
+    for i, e in enumerate(tok.encode_batch(lines)):
+        sample = os.path.join(folder, f"{i:03d}")
+        os.makedirs(sample, exist_ok=True)
+        np.save(os.path.join(sample, "input_ids.npy"), np.array([e.ids], np.int64))
+        np.save(os.path.join(sample, "attention_mask.npy"), np.ones((1, len(e.ids)), np.int64))
+    return folder
+
+
+def write_image_calibration(kind: str, folder: str) -> str:
+    """Every other photo, mirrored left to right (so calibration and evaluation inputs differ),
+    one sub-folder per sample holding the model's input."""
+    _, x = image_batch(kind)
+    name = "input" if kind == "efficientnet_lite0" else "input_0"
+    for i in range(0, len(x), 2):
+        sample = os.path.join(folder, f"{i:03d}")
+        os.makedirs(sample, exist_ok=True)
+        mirrored = x[i:i + 1, :, :, ::-1] if kind == "efficientnet_lite0" else x[i:i + 1, :, ::-1, :]
+        np.save(os.path.join(sample, f"{name}.npy"), np.ascontiguousarray(mirrored))
+    return folder

@@ -20,7 +20,8 @@ public struct StructuredPruningPass: ModelPass {
         /// Fraction of each kind's units to remove.
         public var ratios: [ChannelGroup.Kind: Double] = [:]
         public var importance: Importance = .activation
-        public var roundTo = 1
+        /// Neuron and channel counts kept in multiples of this (where the layer's count is one).
+        public var roundTo = 8
         public var compensate = true
         public var calibration = ActivationQDQPass.Calibration()
         public init() {}
@@ -201,13 +202,22 @@ extension StructuredPruningPass {
                 removed[r.group].append(r.unit)
                 budget -= 1
             }
-            // Whole blocks of `roundTo` kept units: the best removed ones come back.
+            // Kept counts in whole blocks of `roundTo` (the nearest multiple, at least one block)
+            // where the layer's count is one: onnxruntime's blocked conv kernels run odd channel
+            // counts at half speed (EfficientNet-Lite0 at 30% channels: 0.5x the float model
+            // unrounded, 1.33x rounded to 8).
             if options.roundTo > 1 && kind != .heads {
-                for k in members where !removed[k].isEmpty {
-                    let kept = groups[k].unitCount - removed[k].count
-                    let target = min(groups[k].unitCount, (kept + options.roundTo - 1) / options.roundTo * options.roundTo)
-                    let back = removed[k].sorted { scores[k][$0] > scores[k][$1] }.prefix(target - kept)
-                    removed[k].removeAll { back.contains($0) }
+                let r = options.roundTo
+                for k in members where !removed[k].isEmpty && groups[k].unitCount % r == 0 {
+                    let count = groups[k].unitCount, kept = count - removed[k].count
+                    let target = min(count, max(r, (kept + r / 2) / r * r))
+                    if target > kept {
+                        let back = removed[k].sorted { scores[k][$0] > scores[k][$1] }.prefix(target - kept)
+                        removed[k].removeAll { back.contains($0) }
+                    } else if target < kept {
+                        let gone = Set(removed[k])
+                        removed[k] += (0..<count).filter { !gone.contains($0) }.sorted { scores[k][$0] < scores[k][$1] }.prefix(kept - target)
+                    }
                 }
             }
         }

@@ -1,0 +1,161 @@
+"""Structured pruning (`--prune-heads`, `--prune-ffn`, `--prune-channels`): every pruned model
+passes onnx's full checker, loads and runs in onnxruntime with the input/output signature it
+had; on trained models the task metrics hold (MiniLM's Lee correlation within 2 points at 25%
+of heads) and a pruned CNN runs faster in onnxruntime.
+
+Structure models: testdata/pruning (testdata/make_pruning_testdata.py: TorchScript and dynamo
+exports of BERT and Llama-style GQA, CNN couplings, Paddle-style Constant weights, onnxruntime's
+fused attention). Trained models and data: scripts/models/trained_models.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+import task_metrics as tm
+from slim_helpers import describe_run, ort_session, random_feed
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PRUNING = os.path.join(HERE, "..", "..", "testdata", "pruning")
+STRUCTURE = sorted(f for f in os.listdir(PRUNING) if f.endswith(".onnx"))
+# Models where this build finds nothing to prune yet (the report says why).
+NOT_YET = {"attention_fused.onnx"}
+
+
+def signature(m: onnx.ModelProto):
+    weights = {t.name for t in m.graph.initializer}
+    ios = [(v.name, v.type.tensor_type.elem_type) for v in m.graph.input if v.name not in weights]
+    return ios, [(v.name, v.type.tensor_type.elem_type) for v in m.graph.output]
+
+
+def parameters(m: onnx.ModelProto) -> int:
+    n = sum(int(np.prod(t.dims)) for t in m.graph.initializer)
+    for node in m.graph.node:
+        for a in node.attribute:
+            if node.op_type == "Constant" and a.name == "value":
+                n += int(np.prod(a.t.dims))
+    return n
+
+
+@pytest.mark.parametrize("name", STRUCTURE)
+def test_pruned_model_is_valid_keeps_its_signature_and_runs(slim, tmp_path, name):
+    src, out = os.path.join(PRUNING, name), tmp_path / "pruned.onnx"
+    p = slim("convert", src, out, "--prune-heads", "0.5", "--prune-ffn", "0.5", "--prune-channels", "0.5",
+             "--round-to", "1", "--report", "json")
+    assert p.returncode == 0, describe_run(p)
+    line = next(l for l in json.loads(p.stdout)["passes"] if l.startswith("prune:"))
+    a, b = onnx.load(src), onnx.load(str(out))
+    if name in NOT_YET:
+        assert "nothing to do" in line and "skipped" in line, line
+        return
+    assert "→" in line, line
+    onnx.checker.check_model(str(out), full_check=True)
+    assert signature(a) == signature(b)
+    assert parameters(b) < parameters(a)
+    sa, sb = ort_session(src), ort_session(str(out))
+    feed = random_feed(sa, a, seed=1)
+    for x, y in zip(sa.run(None, feed), sb.run(None, feed)):
+        assert x.shape == y.shape and x.dtype == y.dtype
+        assert np.isfinite(y).all()
+
+
+def test_diff_names_the_pruned_layers(slim, tmp_path):
+    src, out = os.path.join(PRUNING, "cnn_residual.onnx"), tmp_path / "pruned.onnx"
+    p = slim("convert", src, out, "--prune-channels", "0.5", "--round-to", "1")
+    assert p.returncode == 0, describe_run(p)
+    d = slim("diff", src, out)
+    assert d.returncode == 0, describe_run(d)
+    assert "layers pruned" in d.stdout and "channels" in d.stdout, d.stdout
+
+
+def test_ratio_out_of_range_is_refused(slim, tmp_path):
+    out = tmp_path / "x.onnx"
+    p = slim("convert", os.path.join(PRUNING, "ffn_torchscript.onnx"), out, "--prune-ffn", "1.5")
+    assert p.returncode == 1 and not out.exists(), describe_run(p)
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------ trained models
+
+@pytest.fixture(scope="module")
+def minilm(tmp_path_factory):
+    path = tm.trained_models.ensure("minilm")["model"]
+    calibration = tm.write_minilm_calibration(str(tmp_path_factory.mktemp("minilm_calibration")))
+    return path, calibration
+
+
+def test_minilm_heads_and_ffn_keep_the_task(slim, tmp_path, minilm, summary_lines):
+    """paraphrase-MiniLM-L3-v2, calibrated on 32 lee_background sentences, measured on the Lee
+    documents and polarity sentences. Measured (onnxruntime 1.31.1): heads 25% emb cos 0.939,
+    Lee 0.638 (float 0.633); without compensation cos 0.927; magnitude importance cos 0.897;
+    heads 50% cos 0.833; FFN 25% cos 0.940, FFN 50% cos 0.879. onnxsim 0.8.1's pruning leaves
+    this raw export byte-identical."""
+    path, calibration = minilm
+    runs = {"heads 25%": ["--prune-heads", "0.25"], "heads 25% no compensation": ["--prune-heads", "0.25", "--no-prune-compensation"],
+            "heads 25% magnitude": ["--prune-heads", "0.25", "--prune-importance", "magnitude"],
+            "heads 50%": ["--prune-heads", "0.5"], "ffn 25%": ["--prune-ffn", "0.25"], "ffn 50%": ["--prune-ffn", "0.5"]}
+    metrics = {}
+    for label, args in runs.items():
+        out = tmp_path / f"{len(metrics)}.onnx"
+        p = slim("convert", path, out, *args, "--calibration", calibration)
+        assert p.returncode == 0, describe_run(p)
+        metrics[label] = m = tm.minilm_metrics(str(out), path)
+        summary_lines.append(f"pruning minilm {label}: emb cos mean {m['emb_cos_mean']:.4f} min {m['emb_cos_min']:.4f}, "
+                             f"Lee r {m['lee_pearson']:.4f} (float {m['lee_pearson_float']:.4f}), "
+                             f"polarity 5-NN {m['polarity_knn_acc']:.3f} ({os.path.getsize(out) / 1e6:.1f} MB)")
+    h = metrics["heads 25%"]
+    assert abs(h["lee_pearson"] - h["lee_pearson_float"]) <= 0.02
+    assert h["emb_cos_mean"] >= 0.92
+    assert h["emb_cos_mean"] > metrics["heads 25% no compensation"]["emb_cos_mean"]
+    assert h["emb_cos_mean"] > metrics["heads 25% magnitude"]["emb_cos_mean"]
+    assert metrics["ffn 25%"]["emb_cos_mean"] >= 0.92
+    assert abs(metrics["ffn 25%"]["lee_pearson"] - h["lee_pearson_float"]) <= 0.02
+
+
+def median_latency(session, feed, runs: int = 15) -> float:
+    for _ in range(3):
+        session.run(None, feed)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        session.run(None, feed)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def single_thread(path: str):
+    o = ort.SessionOptions()
+    o.intra_op_num_threads = o.inter_op_num_threads = 1
+    return ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
+
+
+def test_efficientnet_channels_30_percent_runs_faster(slim, tmp_path, summary_lines):
+    """EfficientNet-Lite0, 30% of conv channels (kept counts multiples of 8), calibrated on the
+    mirrored photos. Measured on an AVX-512 Xeon: 1.39x faster single-threaded, top-1 agreement
+    0.345 on 55 photos (0.87 at 10%) -- without retraining; the least-squares repair is the
+    next step."""
+    path = tm.trained_models.ensure("efficientnet_lite0")["model"]
+    calibration = tm.write_image_calibration("efficientnet_lite0", str(tmp_path / "calibration"))
+    out = tmp_path / "pruned.onnx"
+    p = slim("convert", path, out, "--prune-channels", "0.3", "--calibration", calibration)
+    assert p.returncode == 0, describe_run(p)
+    m = tm.efficientnet_metrics(str(out), path)
+    feed = {"input": tm.image_batch("efficientnet_lite0")[1][:1]}
+    a, b = single_thread(path), single_thread(str(out))
+    # Interleaved medians: the machine's noise hits both alike.
+    ta, tb = [], []
+    for _ in range(3):
+        ta.append(median_latency(a, feed))
+        tb.append(median_latency(b, feed))
+    speedup = float(np.median(ta) / np.median(tb))
+    summary_lines.append(f"pruning efficientnet_lite0 channels 30%: top-1 agreement {m['top1_agree']:.3f}, top-5 overlap "
+                         f"{m['top5_overlap']:.3f}, {speedup:.2f}x faster single-threaded "
+                         f"({os.path.getsize(path) / 1e6:.1f} → {os.path.getsize(out) / 1e6:.1f} MB)")
+    assert speedup >= 1.1
+    assert m["top1_agree"] >= 0.25

@@ -64,7 +64,7 @@ public struct StructuredPruningPass: ModelPass {
                 switch try resolve(length, index: index.main, values: found.values, weight: weight) {
                 case .success(let plan): if let plan { resolved.append(plan) }
                 case .failure(let why):
-                    skipped["\(why) (\(g.label))", default: 0] += 1
+                    skipped["\(why.reason) (\(g.label))", default: 0] += 1
                     return nil
                 }
             }
@@ -102,10 +102,19 @@ public struct StructuredPruningPass: ModelPass {
                                    shrinking: shrinking)
                 }
             }
-            var entry = counts[g.kind] ?? (0, 0, 0)
-            entry.before += g.unitCount; entry.after += kept.count; entry.groups += 1
-            counts[g.kind] = entry
-            patch.note("\(g.label): \(g.kind.rawValue) \(g.unitCount) → \(kept.count)")
+            counts[g.kind, default: (0, 0, 0)].groups += 1
+            // The group's own weights (one shared with another group counts in both).
+            var before = 0, after = 0
+            for s in g.slices {
+                let n = (try? weight(s.weight))?.count ?? 0
+                before += n
+                after += n / max(s.units.length, 1) * s.units.keptIndices(kept).count
+            }
+            patch.note("\(g.label): \(g.kind.rawValue) \(g.unitCount) → \(kept.count), parameters \(before) → \(after)")
+        }
+        for (k, g) in groups.enumerated() {
+            counts[g.kind, default: (0, 0, 0)].before += g.unitCount
+            counts[g.kind, default: (0, 0, 0)].after += g.unitCount - removed[k].count
         }
         literals.write(to: &patch, index: index, names: &names)
         for (name, u) in updates.sorted(by: { $0.key < $1.key }) {
@@ -124,8 +133,9 @@ public struct StructuredPruningPass: ModelPass {
         }
         try patch.apply(to: &model)
         for kind in [ChannelGroup.Kind.heads, .neurons, .channels] {
-            guard let c = counts[kind] else { continue }
-            summary.append("\(kind.rawValue) \(c.before) → \(c.after) in \(c.groups) layers")
+            guard let c = counts[kind], c.groups > 0 else { continue }
+            let layers = groups.filter { $0.kind == kind }.count
+            summary.append("\(kind.rawValue) \(c.before) → \(c.after) (\(c.groups) of \(layers) layers changed)")
         }
         summary.append("importance: \(options.importance == .magnitude ? "weight magnitude" : "activations on " + source)")
         if options.compensate && statistics != nil { summary.append("removed units' mean contribution moved into biases") }
@@ -276,9 +286,15 @@ extension StructuredPruningPass {
                 reader = at; readerInput = k; position = p
                 continue
             }
-            if let producer, ["Unsqueeze", "Cast", "Identity"].contains(producer.opType), let at = index.producers[value]?.node {
-                reader = at; readerInput = 0
-                continue
+            // Element-preserving steps of exported shape arithmetic: Unsqueeze/Cast/Identity of a
+            // scalar or vector, Reshape of a shape vector, and torch's `expand` fix-up
+            // Where(Equal(s, -1), 1, s), which only replaces -1 entries of s.
+            if let producer, let at = index.producers[value]?.node {
+                switch producer.opType {
+                case "Unsqueeze", "Cast", "Identity", "Reshape": reader = at; readerInput = 0; continue
+                case "Where": reader = at; readerInput = 2; continue
+                default: break
+                }
             }
             // Computed: a symbolic element follows the pruned tensor at run time; a constant one
             // is a dim of something that keeps its size.

@@ -22,6 +22,8 @@ final class ChannelGroupTests: XCTestCase {
         }
         XCTAssertEqual(try summary("ffn_torchscript.onnx"), ["heads 4x8", "neurons 64x1"])
         XCTAssertEqual(try summary("bert_torchscript.onnx"), ["heads 4x8", "neurons 64x1", "heads 4x8", "neurons 64x1"])
+        // The dynamo export builds Kᵀ through [B·H, S, d]: the head axis merged with the batch.
+        XCTAssertEqual(try summary("bert_dynamo.onnx"), ["heads 4x8", "neurons 64x1", "heads 4x8", "neurons 64x1"])
         // 4 query heads share 2 KV heads: a unit is one KV group with its 2 query heads (16 columns of q_proj).
         XCTAssertEqual(try summary("llama_gqa.onnx"), ["heads 2x16", "neurons 48x1", "heads 2x16", "neurons 48x1"])
         let cnn = try summary("cnn_residual.onnx")
@@ -60,7 +62,7 @@ final class ChannelGroupTests: XCTestCase {
     /// Units whose every weight is zero contribute nothing: pruning exactly them (they score
     /// lowest) leaves every output unchanged, in every export and coupling kind.
     func testPruningZeroUnitsChangesNoOutput() throws {
-        for file in ["ffn_torchscript.onnx", "bert_torchscript.onnx", "llama_gqa.onnx", "cnn_residual_fused.onnx",
+        for file in ["ffn_torchscript.onnx", "bert_torchscript.onnx", "bert_dynamo.onnx", "llama_gqa.onnx", "cnn_residual_fused.onnx",
                      "cnn_constant_weights_nhwc.onnx"] {
             var model = try load(file)
             let found = try ChannelGroups(model, reader: ExternalDataReader()).groups

@@ -21,19 +21,26 @@ public enum NodePort: Hashable, Sendable, CustomStringConvertible {
 /// Channel units on one axis of a value: unit u is the set of indices `units[u]` along `axis`
 /// (one index for a neuron or channel; a block of head_dim indices for a head; several blocks
 /// for a head of a packed QKV weight). `length` is the axis length.
+///
+/// On an axis that merges a head axis with a symbolic one ([B, H] → [B·H], as the dynamo
+/// exporter builds Kᵀ), the units repeat with `period` (= `length`): index i belongs to the
+/// unit holding i mod period.
 public struct AxisUnits: Hashable, Sendable {
     public var axis: Int
     public var length: Int
     public var units: [[Int]]
+    /// Set when the axis is a symbolic number of repetitions of `length` indices.
+    public var period: Int?
 
-    public init(axis: Int, length: Int, units: [[Int]]) {
+    public init(axis: Int, length: Int, units: [[Int]], period: Int? = nil) {
         self.axis = axis
         self.length = length
         self.units = units
+        self.period = period
     }
 
     /// The same indices on another axis (of the same length).
-    public func on(axis: Int) -> AxisUnits { AxisUnits(axis: axis, length: length, units: units) }
+    public func on(axis: Int) -> AxisUnits { AxisUnits(axis: axis, length: length, units: units, period: period) }
 
     /// The indices shifted by `offset` on an axis of `length` (Concat inputs into their output).
     public func shifted(by offset: Int, axis: Int, length: Int) -> AxisUnits {

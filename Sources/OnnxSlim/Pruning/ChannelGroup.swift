@@ -107,6 +107,10 @@ struct ChannelWalk {
             guard let rule = AxisRuleRegistry.rule(for: node) else {
                 return failure("no axis rule for \(node.isDefaultDomain ? "" : node.domain + ".")\(node.opType)", at: n)
             }
+            // Periodic units (a head axis merged with a symbolic one) only travel through layout.
+            if u.period != nil && !["Reshape", "Transpose", "Identity", "Cast"].contains(node.opType) {
+                return failure("a head axis merged with a symbolic dim reaches \(node.opType)", at: n)
+            }
             let call = axisCall(node)
             switch rule(call, port, u) {
             case .opaque(let reason): return failure(reason, at: n)

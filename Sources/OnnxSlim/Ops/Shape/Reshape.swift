@@ -107,9 +107,16 @@ extension ReshapeOp {
         }
         let before = prefix(here, u.axis), through = before * here[u.axis]
         if let end = (0...there.count).first(where: { prefix(there, $0) == through }),
-           let start = (0..<end).last(where: { prefix(there, $0) == before }) {
+           var start = (0..<end).last(where: { prefix(there, $0) == before }) {
             if end - start == 1 {
                 return .tied([(otherPort, u.on(axis: start))], edits: edits(outputAxis: fromInput ? start : u.axis))
+            }
+            // A periodic axis ([B·H]) splits back into its symbolic part and the axes spanning one period.
+            if let period = u.period {
+                guard let t = (start..<end).first(where: { product(there[$0..<end]).constant == period }) else {
+                    return .opaque("Reshape splits a merged head axis unevenly")
+                }
+                start = t
             }
             // Split: the units must be whole blocks along one of the axes the other side has.
             for axis in start..<end {
@@ -124,8 +131,14 @@ extension ReshapeOp {
             let lo = prefix(there, j), hi = prefix(there, j + 1)
             guard let a0 = (0...u.axis).last(where: { prefix(here, $0) == lo }),
                   let a1 = ((u.axis + 1)...here.count).first(where: { prefix(here, $0) == hi }) else { continue }
-            guard let outer = product(here[a0..<u.axis]).constant, let inner = product(here[(u.axis + 1)..<a1]).constant else {
+            guard let inner = product(here[(u.axis + 1)..<a1]).constant, u.period == nil else {
                 return .opaque("Reshape merges the axis with a symbolic one")
+            }
+            guard let outer = product(here[a0..<u.axis]).constant else {
+                // [B, H, …] → [B·H·…]: the units repeat along the symbolic outer part.
+                var merged = u.merged(outer: 1, inner: inner, axis: j)
+                merged.period = merged.length
+                return .tied([(otherPort, merged)], edits: edits(outputAxis: fromInput ? j : u.axis))
             }
             return .tied([(otherPort, u.merged(outer: outer, inner: inner, axis: j))], edits: edits(outputAxis: fromInput ? j : u.axis))
         }

@@ -127,6 +127,15 @@ final class ChannelGroupTests: XCTestCase {
                 return n
             }
             XCTAssertLessThan(parameters(pruned), parameters(model), file)
+            // Every group lost exactly its zeroed units: its first weight shrank by them. (In the
+            // ReLU CNNs, channels dead on the calibration inputs score 0 too and may go instead.)
+            let prunedIndex = GraphIndex(pruned.mainGraph)
+            for g in found where !file.hasPrefix("cnn") {
+                let s = g.slices[0]
+                let chosen = [0, 1].filter { $0 < g.unitCount - 1 }
+                let dims = try XCTUnwrap(prunedIndex.weight(s.weight, from: .main)?.tensor.dims, s.weight)
+                XCTAssertEqual(Int(dims[s.axis]), s.units.length - s.units.keptIndices(chosen).count, "\(file) \(g.label)")
+            }
         }
     }
 

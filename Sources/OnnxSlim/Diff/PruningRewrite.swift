@@ -123,6 +123,10 @@ enum PruningRewrite {
                 }
                 if heads != nil { break }
             }
+            if heads == nil, layerOp == "MatMul" || layerOp == "Gemm", let n = layerNode,
+               let dim = headDim(d.a, after: n), pc.from % dim == 0, pc.to % dim == 0 {
+                heads = (pc.from / dim, pc.to / dim, dim)
+            }
             let kind: String, detail: String
             let layer = layerNode.map { d.a.label($0) } ?? d.a.vertices[pv].name
             if let (ha, hb, dim) = heads {
@@ -152,6 +156,41 @@ enum PruningRewrite {
             }
             d.add(c)
         }
+    }
+
+    /// head_dim when the layer's output (within a few elementwise steps) goes into a Reshape to
+    /// [..., -1, head_dim]: the head count left to run time, as exporters write it for
+    /// attention, so only the weights show the pruning.
+    static func headDim(_ g: DiffGraph, after layer: Int) -> Int64? {
+        var frontier = [layer], seen = Set<Int>()
+        for _ in 0..<3 {
+            var next: [Int] = []
+            for v in frontier where seen.insert(v).inserted {
+                for c in g.consumers[v].flatMap({ $0 }) {
+                    let op = g.vertices[c.vertex].op
+                    if op == "Reshape", c.position == 0, let target = shapeElements(g, g.vertices[c.vertex].inputs[1]),
+                       target.count >= 2, target[target.count - 2] == -1, let dim = target.last ?? nil, dim > 0 {
+                        return dim
+                    }
+                    if ["Add", "Mul", "Div"].contains(op) { next.append(c.vertex) }
+                }
+            }
+            frontier = next
+        }
+        return nil
+    }
+
+    /// The elements of a shape input: a small constant, or a Concat of pieces (nil where computed).
+    static func shapeElements(_ g: DiffGraph, _ source: DiffGraph.Source) -> [Int64?]? {
+        func constant(_ s: DiffGraph.Source) -> [Int64]? {
+            guard s.vertex >= 0, let t = g.vertices[s.vertex].tensor, let bytes = DiffGraph.smallValues(t),
+                  t.dataType == .int64 || t.dataType == .int32 else { return nil }
+            let size = t.dataType == .int64 ? 8 : 4
+            return stride(from: 0, to: bytes.count, by: size).map { load(bytes, $0, size) }
+        }
+        if let c = constant(source) { return c }
+        guard source.vertex >= 0, g.vertices[source.vertex].op == "Concat" else { return nil }
+        return g.vertices[source.vertex].inputs.flatMap { piece -> [Int64?] in constant(piece).map { $0.map { Optional($0) } } ?? [nil] }
     }
 
     static func load(_ bytes: [UInt8], _ offset: Int, _ size: Int) -> Int64 {

@@ -1,8 +1,10 @@
 /// A labelled set of edits to a model, applied all at once or not at all: weights replaced
 /// (sliced), attributes set, node inputs rewired, nodes inserted and removed, initializers added.
 /// Every position names the model as it was when the patch was made (a `GraphIndex` of it), so
-/// edits never see each other's index shifts. `apply` edits a copy, checks it with the
-/// validator, and only then replaces the model; `record` is what the report shows.
+/// edits never see each other's index shifts. What a rewire leaves unread (a Constant node, an
+/// initializer, the shape arithmetic that computed the old value) goes too. `apply` edits a
+/// copy, checks it with the validator, and only then replaces the model; `record` is what the
+/// report shows.
 public struct GraphPatch {
     public enum Edit {
         /// A weight (initializer or Constant node value, by its defining graph) gets new contents.
@@ -11,8 +13,6 @@ public struct GraphPatch {
         case setAttribute(GraphPath, node: Int, Attribute)
         /// Input `input` of node `node` now reads `value`.
         case rewire(GraphPath, node: Int, input: Int, to: String)
-        /// Node `node` reads exactly `inputs` (an optional input appended, say).
-        case setInputs(GraphPath, node: Int, [String])
         /// Nodes placed right before node `before` (the end of the graph when `before` is the node count).
         case insertNodes(GraphPath, [Node], before: Int)
         case removeNode(GraphPath, Int)
@@ -73,6 +73,7 @@ public struct GraphPatch {
         }
         var removed = Set<Int>()
         var inserted: [Int: [Node]] = [:]
+        var unhooked: [String] = []
         for edit in edits {
             switch edit {
             case .replaceWeight(let key, let tensor):
@@ -98,10 +99,8 @@ public struct GraphPatch {
             case .rewire(_, let node, let input, let value):
                 try checkNode(node)
                 guard input < g.nodes[node].inputs.count else { throw failure(label, "node \(node) has no input \(input)") }
+                unhooked.append(g.nodes[node].inputs[input])
                 g.nodes[node].inputs[input] = value
-            case .setInputs(_, let node, let inputs):
-                try checkNode(node)
-                g.nodes[node].inputs = inputs
             case .insertNodes(_, let nodes, let before):
                 guard before >= 0 && before <= nodeCount else { throw failure(label, "insertion point \(before) is out of range") }
                 inserted[before, default: []] += nodes
@@ -115,6 +114,15 @@ public struct GraphPatch {
                 g.initializers.append(tensor)
             }
         }
+        removeUnread(unhooked, from: g, removed: &removed)
+        var initializersGone = Set<String>()
+        for name in unhooked where !g.nodes.indices.contains(where: { k in !removed.contains(k) && g.nodes[k].inputs.contains(name) }) {
+            initializersGone.insert(name)
+        }
+        if !initializersGone.isEmpty {
+            let declared = Set(g.inputs.map(\.name) + g.outputs.map(\.name))
+            g.initializers.removeAll { initializersGone.contains($0.name) && !declared.contains($0.name) }
+        }
         guard !removed.isEmpty || !inserted.isEmpty else { return }
         var nodes: [Node] = []
         nodes.reserveCapacity(nodeCount + inserted.values.reduce(0) { $0 + $1.count })
@@ -123,6 +131,26 @@ public struct GraphPatch {
             if k < nodeCount && !removed.contains(k) { nodes.append(g.nodes[k]) }
         }
         g.nodes = nodes
+    }
+
+    /// Marks for removal the producers of `names` that nothing reads any more, and in turn the
+    /// producers of their inputs (subgraph-free nodes only; graph outputs stay).
+    private static func removeUnread(_ names: [String], from g: Graph, removed: inout Set<Int>) {
+        var pending = names
+        let outputs = Set(g.outputs.map(\.name))
+        var producer: [String: Int] = [:]
+        for (k, n) in g.nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = k } }
+        func read(_ name: String) -> Bool {
+            outputs.contains(name) || g.nodes.indices.contains { k in
+                !removed.contains(k) && (g.nodes[k].inputs.contains(name) || !g.nodes[k].subgraphs.isEmpty)
+            }
+        }
+        while let name = pending.popLast() {
+            guard let k = producer[name], !removed.contains(k), g.nodes[k].subgraphs.isEmpty,
+                  !g.nodes[k].outputs.contains(where: read) else { continue }
+            removed.insert(k)
+            pending += g.nodes[k].inputs.filter { !$0.isEmpty }
+        }
     }
 
     private static func failure(_ label: String, _ message: String) -> OnnxSlimError {
@@ -135,7 +163,7 @@ extension GraphPatch.Edit {
     var path: GraphPath {
         switch self {
         case .replaceWeight(let key, _): return key.path
-        case .setAttribute(let p, _, _), .rewire(let p, _, _, _), .setInputs(let p, _, _), .insertNodes(let p, _, _), .removeNode(let p, _),
+        case .setAttribute(let p, _, _), .rewire(let p, _, _, _), .insertNodes(let p, _, _), .removeNode(let p, _),
              .addInitializer(let p, _): return p
         }
     }

@@ -59,6 +59,18 @@ final class ChannelGroupTests: XCTestCase {
         XCTAssertEqual(cnn.keys.sorted(), ["Gemm '/fc/Gemm': the units reach graph output 'output'"])
     }
 
+    /// `t` with the given indices along the given axes set to 0.
+    private func zeroed(_ t: Tensor, _ cuts: [(axis: Int, indices: [Int])]) throws -> Tensor {
+        let a = try NDArray(tensor: t, reader: ExternalDataReader())
+        var v = a.asFloats
+        var strides = [Int](repeating: 1, count: a.rank)
+        for d in stride(from: a.rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * a.shape[d + 1] }
+        for flat in v.indices {
+            for c in cuts where c.indices.contains((flat / strides[c.axis]) % a.shape[c.axis]) { v[flat] = 0 }
+        }
+        return NDArray(floats: v, shape: a.shape, type: a.dataType).tensor(name: t.name)
+    }
+
     /// Units whose every weight is zero contribute nothing: pruning exactly them (they score
     /// lowest) leaves every output unchanged, in every export and coupling kind.
     func testPruningZeroUnitsChangesNoOutput() throws {
@@ -77,28 +89,12 @@ final class ChannelGroupTests: XCTestCase {
             }
             try model.mainGraph.withGraph(at: .main) { g in
                 for (k, t) in g.initializers.enumerated() {
-                    guard let cuts = zero[t.name] else { continue }
-                    var a = try NDArray(tensor: t, reader: ExternalDataReader())
-                    var v = a.asFloats
-                    var strides = [Int](repeating: 1, count: a.rank)
-                    for d in stride(from: a.rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * a.shape[d + 1] }
-                    for flat in v.indices {
-                        for c in cuts where c.indices.contains((flat / strides[c.axis]) % a.shape[c.axis]) { v[flat] = 0 }
-                    }
-                    a = NDArray(floats: v, shape: a.shape, type: a.dataType)
-                    g.initializers[k] = a.tensor(name: t.name)
+                    if let cuts = zero[t.name] { g.initializers[k] = try zeroed(t, cuts) }
                 }
                 for (k, n) in g.nodes.enumerated() where n.isConstant {
                     guard let cuts = zero[n.outputs[0]], let t = n.attribute("value")?.t else { continue }
-                    var a = try NDArray(tensor: t, reader: ExternalDataReader())
-                    var v = a.asFloats
-                    var strides = [Int](repeating: 1, count: a.rank)
-                    for d in stride(from: a.rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * a.shape[d + 1] }
-                    for flat in v.indices {
-                        for c in cuts where c.indices.contains((flat / strides[c.axis]) % a.shape[c.axis]) { v[flat] = 0 }
-                    }
-                    a = NDArray(floats: v, shape: a.shape, type: a.dataType)
-                    g.nodes[k].attributes = n.attributes.map { $0.name == "value" ? .tensor("value", a.tensor(name: t.name)) : $0 }
+                    let z = try zeroed(t, cuts)
+                    g.nodes[k].attributes = n.attributes.map { $0.name == "value" ? .tensor("value", z) : $0 }
                 }
             }
             var options = StructuredPruningPass.Options()

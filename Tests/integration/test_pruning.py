@@ -65,13 +65,23 @@ def test_pruned_model_is_valid_keeps_its_signature_and_runs(slim, tmp_path, name
         assert np.isfinite(y).all()
 
 
-def test_diff_names_the_pruned_layers(slim, tmp_path):
-    src, out = os.path.join(PRUNING, "cnn_residual.onnx"), tmp_path / "pruned.onnx"
-    p = slim("convert", src, out, "--prune-channels", "0.5", "--round-to", "1")
+@pytest.mark.parametrize("name", ["bert_torchscript.onnx", "bert_dynamo.onnx", "llama_gqa.onnx", "cnn_residual.onnx",
+                                  "cnn_constant_weights_nhwc.onnx"])
+def test_diff_names_exactly_the_pruning(slim, tmp_path, name):
+    """`diff` of input and output lists one `pruned` change per changed layer, with the units
+    before and after the report gives, and nothing else."""
+    src, out = os.path.join(PRUNING, name), tmp_path / "pruned.onnx"
+    p = slim("convert", src, out, "--prune-heads", "0.5", "--prune-ffn", "0.5", "--prune-channels", "0.5",
+             "--round-to", "1", "--report", "json")
     assert p.returncode == 0, describe_run(p)
-    d = slim("diff", src, out)
+    layers = [l.strip() for l in next(l for l in json.loads(p.stdout)["passes"] if l.startswith("prune:")).splitlines()[1:]]
+    d = slim("diff", src, out, "--json")
     assert d.returncode == 0, describe_run(d)
-    assert "layers pruned" in d.stdout and "channels" in d.stdout, d.stdout
+    changes = json.loads(d.stdout)["changes"]
+    assert [c["kind"] for c in changes] == ["pruned"] * len(layers), d.stdout
+    reported = sorted(f"{l.split(':')[0]}: {l.split(': ')[1].split(',')[0]}" for l in layers)
+    diffed = sorted(f"{c['node']}: {c['what']} {c['from']} → {c['to']}" for c in changes)
+    assert diffed == reported
 
 
 def test_ratio_out_of_range_is_refused(slim, tmp_path):

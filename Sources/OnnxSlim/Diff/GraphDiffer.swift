@@ -46,6 +46,8 @@ public final class GraphDiffer {
     public var nodeChanges: [NodeChange] = []
     public var claimedNodes = Set<Int>()
     public var changes: [ModelDiff.Change] = []
+    /// A's prunable groups (main graph), when known: pruning is recognised by them first.
+    public var channelGroups: [ChannelGroup]?
 
     public init(_ a: DiffGraph, _ b: DiffGraph, label: String = "", reader: ExternalDataReader? = nil) {
         self.a = a

@@ -33,6 +33,8 @@ public enum ModelDiffer {
 
         let ga = DiffGraph(ma.graph ?? Graph()), gb = DiffGraph(mb.graph ?? Graph())
         let differ = GraphDiffer(ga, gb, reader: options.weights ? ExternalDataReader() : nil)
+        // What pruning would remove together in A (the same walk the pruning pass uses).
+        if ma.graph != nil { differ.channelGroups = try? ChannelGroups(ma, reader: ExternalDataReader()).groups }
         let m = differ.m
 
         // Inputs: as matched (by name, else position).

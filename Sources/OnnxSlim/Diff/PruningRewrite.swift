@@ -44,6 +44,7 @@ enum PruningRewrite {
     }
 
     static func apply(_ d: GraphDiffer) {
+        applyGroups(d)
         var cands: [Int: Candidate] = [:]   // by A vertex
         for (k, wc) in d.weightChanges.enumerated() where !d.claimedWeights.contains(k) {
             guard DiffGraph.sameTypeClass(wc.ta, wc.tb) else { continue }
@@ -153,6 +154,88 @@ enum PruningRewrite {
             // Depthwise convs follow their channels: a changed `group` goes with the pruning.
             for (k, nc) in d.nodeChanges.enumerated() where nc.inputs.isEmpty && nc.attributes.allSatisfy({ $0.name == "group" }) {
                 if members.contains(where: { m in d.a.vertices[nc.a].inputs.contains { $0.vertex == m } }) { d.claimedNodes.insert(k) }
+            }
+            d.add(c)
+        }
+    }
+
+    /// Pruning as A's channel groups (`ChannelGroups`, the pruning pass's own walk) see it: a
+    /// group whose first weight shrank along its unit axis is one change, claiming every member
+    /// weight that shrank with it, the lengths (Reshape targets, `group`) that followed, and the
+    /// shape arithmetic a literal replaced.
+    static func applyGroups(_ d: GraphDiffer) {
+        guard let groups = d.channelGroups, !groups.isEmpty else { return }
+        // A weight shrinks along two axes when it sits between two groups (a conv's input and
+        // output channels): it belongs to both.
+        let claimedBefore = d.claimedWeights
+        var changeOf: [String: Int] = [:]
+        for (k, wc) in d.weightChanges.enumerated() where !claimedBefore.contains(k) {
+            let v = d.a.vertices[wc.a]
+            changeOf[v.kind == .node ? (v.outputs.first ?? "") : v.name] = k
+        }
+        var nodeVertex: [Int: Int] = [:]
+        for (v, vertex) in d.a.vertices.enumerated() where vertex.kind == .node { nodeVertex[vertex.index] = v }
+        for g in groups {
+            let origin = g.slices[0]
+            guard let k = changeOf[origin.weight] else { continue }
+            let wc = d.weightChanges[k]
+            guard wc.ta.dims.count == wc.tb.dims.count, origin.axis < wc.ta.dims.count,
+                  wc.tb.dims[origin.axis] < wc.ta.dims[origin.axis], g.unitSize > 0 else { continue }
+            let kept = Int(wc.tb.dims[origin.axis]) / g.unitSize
+            var members: [Int] = []
+            for s in g.slices {
+                guard let m = changeOf[s.weight], !members.contains(m) else { continue }
+                let c = d.weightChanges[m]
+                if c.ta.dims.count == c.tb.dims.count, s.axis < c.ta.dims.count, c.tb.dims[s.axis] < c.ta.dims[s.axis] { members.append(m) }
+            }
+            // Lengths that followed: small constants read by the length nodes (and what computed them).
+            let lengthNodes = Set(g.lengths.compactMap { nodeVertex[$0.node] })
+            var upstream = Set<Int>(), frontier = Array(lengthNodes)
+            while let v = frontier.popLast() {
+                for s in d.a.vertices[v].inputs where s.vertex >= 0 && upstream.insert(s.vertex).inserted { frontier.append(s.vertex) }
+            }
+            for (m, c) in d.weightChanges.enumerated() where !claimedBefore.contains(m) && !members.contains(m) {
+                if upstream.contains(c.a), DiffGraph.smallValues(c.ta) != nil { members.append(m) }
+            }
+            // Biases after the layers reading the units took the removed units' mean contribution.
+            for r in g.reductions {
+                guard let v = nodeVertex[r.node] else { continue }
+                var biases = d.a.vertices[v].op == "MatMul" ? [] : Array(d.a.vertices[v].inputs.dropFirst(2))
+                for c in d.a.consumers[v].flatMap({ $0 }) where d.a.vertices[c.vertex].op == "Add" {
+                    biases += d.a.vertices[c.vertex].inputs.filter { $0.vertex != v }
+                }
+                for b in biases where b.vertex >= 0 {
+                    if let m = changeOf[d.a.vertices[b.vertex].kind == .node ? (d.a.vertices[b.vertex].outputs.first ?? "") : d.a.vertices[b.vertex].name],
+                       !members.contains(m), !d.weightChanges[m].dtypeChanged { members.append(m) }
+                }
+            }
+            for (r, region) in d.regions.enumerated() where !d.claimedRegions.contains(r) && !region.a.isEmpty {
+                if region.a.allSatisfy(upstream.contains) && region.b.allSatisfy({ d.b.holdsTensor($0) }) { d.claim(region: r) }
+            }
+            for (n, nc) in d.nodeChanges.enumerated() where lengthNodes.contains(nc.a) { d.claimedNodes.insert(n) }
+            let layer = nodeVertex[g.origin].map { d.a.label($0) } ?? g.label
+            let detail: String
+            switch g.kind {
+            case .heads: detail = "\(layer): attention heads \(g.unitCount) → \(kept) (\(g.unitCount - kept) removed, \(g.unitSize) columns each)"
+            case .neurons: detail = "\(layer): FFN neurons \(g.unitCount) → \(kept) (\(g.unitCount - kept) removed)"
+            case .channels: detail = "\(layer): conv channels \(g.unitCount) → \(kept) (\(g.unitCount - kept) removed)"
+            }
+            var fields: [(String, JSONValue)] = [("what", .string(g.kind.rawValue)), ("node", .string(layer)),
+                                                  ("from", .int(g.unitCount)), ("to", .int(kept)),
+                                                  ("removed", .int(g.unitCount - kept)), ("tensors", .int(members.count))]
+            if g.kind == .heads { fields.append(("head_dim", .int(g.unitSize))) }
+            func name(_ graph: DiffGraph, _ v: Int) -> String {
+                graph.vertices[v].kind == .node ? (graph.vertices[v].outputs.first ?? "") : graph.vertices[v].name
+            }
+            var c = ModelDiff.Change(.pruned, a: members.map { name(d.a, d.weightChanges[$0].a) },
+                                     b: members.map { name(d.b, d.weightChanges[$0].b) }, detail, fields: fields)
+            c.aVertices = members.map { d.weightChanges[$0].a } + (nodeVertex[g.origin].map { [$0] } ?? [])
+            c.bVertices = members.map { d.weightChanges[$0].b }
+            for m in members { d.claimedWeights.insert(m) }
+            // Depthwise convs follow their channels: a changed `group` goes with the pruning.
+            let memberVertices = Set(members.map { d.weightChanges[$0].a })
+            for (n, nc) in d.nodeChanges.enumerated() where nc.inputs.isEmpty && nc.attributes.allSatisfy({ $0.name == "group" }) {
+                if d.a.vertices[nc.a].inputs.contains(where: { memberVertices.contains($0.vertex) }) { d.claimedNodes.insert(n) }
             }
             d.add(c)
         }

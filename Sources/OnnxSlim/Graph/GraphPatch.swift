@@ -42,7 +42,12 @@ public struct GraphPatch {
     /// Applies every edit to a copy of `model`, validates it, then replaces `model`. On any
     /// failure `model` is left as it was.
     public func apply(to model: inout Model) throws {
-        guard !edits.isEmpty else { return }
+        model = try applied(to: model)
+    }
+
+    /// The model with every edit applied, validated (`model` itself is not touched).
+    public func applied(to model: Model) throws -> Model {
+        guard !edits.isEmpty else { return model }
         var graph = model.mainGraph
         // Group by graph: each graph is rebuilt once.
         var byGraph: [GraphPath: [Edit]] = [:]
@@ -63,7 +68,7 @@ public struct GraphPatch {
         } catch let error as OnnxSlimError {
             throw OnnxSlimError(.badInput, "internal error, nothing written: \(error.message)")
         }
-        model = patched
+        return patched
     }
 
     private static func apply(_ edits: [Edit], to g: inout Graph, label: String) throws {

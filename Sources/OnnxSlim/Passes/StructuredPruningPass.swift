@@ -80,6 +80,7 @@ public struct StructuredPruningPass: ModelPass {
         let removed = select(groups, scores: scores)
 
         var missingBias = 0
+        var layerLines: [(group: ChannelGroup, line: String)] = []
         var patch = GraphPatch("prune")
         var literals = Literals()
         var updates: [String: WeightUpdate] = [:]
@@ -107,7 +108,7 @@ public struct StructuredPruningPass: ModelPass {
                 before += n
                 after += n / max(s.units.length, 1) * s.units.keptIndices(kept).count
             }
-            patch.note("\(g.label): \(g.kind.rawValue) \(g.unitCount) → \(kept.count), parameters \(before) → \(after)")
+            layerLines.append((g, "\(g.label): \(g.kind.rawValue) \(g.unitCount) → \(kept.count), parameters \(before) → \(after)"))
         }
         for (k, g) in groups.enumerated() {
             counts[g.kind, default: (0, 0, 0)].before += g.unitCount
@@ -128,7 +129,21 @@ public struct StructuredPruningPass: ModelPass {
         guard !patch.isEmpty else {
             return PassOutcome(name: name, changed: false, summary: ["nothing to remove at these ratios"], skipped: Self.sorted(skipped))
         }
-        try patch.apply(to: &model)
+        // MACs of the layers each group's weights feed, before → after.
+        let patched = try patch.applied(to: model)
+        let macsAfter = (try? ShapeInference.run(patched, reader: context.reader)).map(ChannelGroups.macs) ?? [:]
+        for (g, line) in layerLines {
+            let layers = Set(g.slices.flatMap { s in (index.main.readers[s.weight] ?? []).map(\.node) }).sorted()
+            let outputs = layers.compactMap { index.main.nodes[$0].outputs.first }
+            let before = outputs.compactMap { found.macs[$0] }, after = outputs.compactMap { macsAfter[$0] }
+            if !before.isEmpty && before.count == after.count {
+                let b = before.reduce(DimExpr(0), +), a = after.reduce(DimExpr(0), +)
+                patch.note(line + ", MACs \(ComputeSummary.readable(b)) → \(ComputeSummary.readable(a))")
+            } else {
+                patch.note(line)
+            }
+        }
+        model = patched
         for kind in [ChannelGroup.Kind.heads, .neurons, .channels] {
             guard let c = counts[kind], c.groups > 0 else { continue }
             let layers = groups.filter { $0.kind == kind }.count

@@ -9,6 +9,8 @@ public struct ChannelGroups {
     public private(set) var skipped: [String: (count: Int, example: String)] = [:]
     /// What shape inference knows of each main-graph value (the lengths of shape pieces).
     public private(set) var values: [String: InferredValue] = [:]
+    /// MACs of each main-graph node, by its first output.
+    public private(set) var macs: [String: DimExpr] = [:]
 
     public init(_ model: Model, reader: ExternalDataReader) throws {
         guard let graph = model.graph else { return }
@@ -17,6 +19,7 @@ public struct ChannelGroups {
         options.keepGraphValues = true
         let inferred = try ShapeInference.run(model, reader: reader, options: options)
         values = inferred.graphValues[.main]?.first ?? [:]
+        macs = Self.macs(inferred)
         var weights: [String: Tensor] = [:]
         for key in index.weightOrder where key.path == .main { weights[key.name] = index.definition(key)?.tensor }
         let walk = ChannelWalk(index: index.main, weights: weights, values: values, opset: Int(model.opsetVersion() ?? 1))
@@ -38,6 +41,13 @@ public struct ChannelGroups {
                 skipped[reason, default: (0, label)].count += 1
             }
         }
+    }
+
+    /// MACs per main-graph node (by first output) from an inference result.
+    public static func macs(_ inferred: ShapeInference.Result) -> [String: DimExpr] {
+        var out: [String: DimExpr] = [:]
+        for r in inferred.nodes where r.depth == 0 { if let m = r.macs, let o = r.outputNames.first { out[o] = m } }
+        return out
     }
 
     /// Units of one index, then blocks of each divisor of `length`, smallest first, while the

@@ -16,11 +16,15 @@ similarity correlation, on the 50 Lee documents and 200 polarity sentences.
   onnxsim fused    the same after onnxruntime's transformer optimizer (com.microsoft Attention),
                    the only form where its head pruning applies; the fusion time is included
 
+  Torch-Pruning    1.6.1's MetaPruner (L2 magnitude, whole heads) on the same weights rebuilt as a
+                   transformers BertModel (minilm_torch.py), exported with torch.onnx.export;
+                   the export time is included
+
 EfficientNet-Lite0, 30% of conv channels, calibration: the mirrored photos; metric: top-1
 agreement with the float model on 55 photos. onnxsim: apply_structured_wanda_pruning.
 
 Peers: `pip install -r scripts/bench/requirements-bench.txt` into the venv (onnxsim needs only
-onnx; onnxruntime's optimizer imports torch, which the test venv has).
+onnx, Torch-Pruning torch; onnxruntime's optimizer imports torch, which the test venv has).
 
 Usage: python bench_pruning.py [--bin PATH] [--models minilm,efficientnet_lite0] [--runs N]
                                [--workdir DIR] [--json-out FILE]
@@ -42,6 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "Tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "scripts", "models"))
+sys.path.insert(0, HERE)
 import task_metrics as tm  # noqa: E402
 
 
@@ -68,7 +73,13 @@ def load_samples(folder: str) -> list[dict]:
 
 
 def peer_job(spec: dict) -> None:
-    """One onnxsim run, in this process (called through --peer-job by the timed subprocess)."""
+    """One peer run, in this process (called through --peer-job by the timed subprocess)."""
+    if spec.get("tool") == "torch-pruning":
+        import minilm_torch
+        model = minilm_torch.prune_with_torch_pruning(minilm_torch.load(spec["input"]), heads=spec.get("heads", 0),
+                                                      ffn=spec.get("ffn", 0))
+        minilm_torch.export(model, spec["output"])
+        return
     import onnxsim
     src = spec["input"]
     if spec.get("prefuse"):
@@ -173,15 +184,17 @@ def main() -> None:
             out = os.path.join(work, f"{kind}_{label.split()[0]}_slim.onnx")
             run = timed([args.bin, "convert", float_path, out, *flags, "--calibration", calibration])
             rows[f"onnx-slim {label}"] = {**run, **(evaluate(kind, out, float_path, feed, args.runs) if run["rc"] == 0 else {})}
-            peers = [("raw", None)] + ([("fused", prefuse)] if prefuse else [])
-            for form, fuse in peers:
-                out = os.path.join(work, f"{kind}_{label.split()[0]}_onnxsim_{form}.onnx")
-                spec = {"input": float_path, "output": out, "calibration": calibration, "prefuse": fuse, **ratios}
+            peers = [("onnxsim raw", "onnxsim", None)] + ([("onnxsim fused", "onnxsim", prefuse)] if prefuse else [])
+            if kind == "minilm":
+                peers.append(("Torch-Pruning (PyTorch, exported)", "torch-pruning", None))
+            for form, tool, fuse in peers:
+                out = os.path.join(work, f"{kind}_{label.split()[0]}_{tool}_{'fused' if fuse else 'raw'}.onnx")
+                spec = {"tool": tool, "input": float_path, "output": out, "calibration": calibration, "prefuse": fuse, **ratios}
                 run = timed([sys.executable, os.path.abspath(__file__), "--peer-job", json.dumps(spec)])
                 row = {**run, **(evaluate(kind, out, float_path, feed, args.runs) if run["rc"] == 0 else {})}
                 if run["rc"] == 0:
                     row["unchanged"] = open(out, "rb").read() == open(float_path, "rb").read()
-                rows[f"onnxsim {form} {label}"] = row
+                rows[f"{form} {label}"] = row
         interleaved_latencies(rows, feed, args.runs)
         results[kind] = rows
         print(f"\n### {kind}\n")

@@ -169,3 +169,20 @@ def test_efficientnet_channels_30_percent_runs_faster(slim, tmp_path, summary_li
                          f"({os.path.getsize(path) / 1e6:.1f} → {os.path.getsize(out) / 1e6:.1f} MB)")
     assert speedup >= 1.1
     assert m["top1_agree"] >= 0.25
+
+
+def test_compensation_through_batchnorm_reduces_the_error(slim, tmp_path):
+    """cnn_residual's convs have no bias: the removed channels' mean shift goes into the next
+    BatchNormalization's β (scaled by γ/√(σ²+ε)). Measured: relative output error 0.040 with it,
+    0.090 without, at 60% of channels (random weights: this checks the mechanism, not importance)."""
+    src = os.path.join(PRUNING, "cnn_residual.onnx")
+    x = np.random.default_rng(5).standard_normal((16, 3, 16, 16)).astype(np.float32)
+    ref = ort_session(src).run(None, {"input": x})[0]
+    errors = {}
+    for label, extra in [("with", []), ("without", ["--no-prune-compensation"])]:
+        out = tmp_path / f"{label}.onnx"
+        p = slim("convert", src, out, "--prune-channels", "0.6", "--round-to", "1", *extra)
+        assert p.returncode == 0, describe_run(p)
+        got = ort_session(str(out)).run(None, {"input": x})[0]
+        errors[label] = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
+    assert errors["with"] < 0.75 * errors["without"], errors

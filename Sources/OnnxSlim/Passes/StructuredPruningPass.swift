@@ -388,7 +388,7 @@ extension StructuredPruningPass {
 
 extension StructuredPruningPass {
     /// Adds W's response to the removed units' means to the bias after reduction `r`: MatMul's
-    /// Add, Gemm's C or Conv's B. A layer without one is left as it is (a new bias would be a
+    /// Add, Gemm's C, Conv's B, or the BatchNormalization after a bias-free Conv. A layer without one is left as it is (a new bias would be a
     /// node the pruning adds; measured on SmolLM2's bias-free FFN: perplexity 111.7 with
     /// compensation, 112.0 without).
     func compensate(_ r: ChannelGroup.Reduction, constant c: [Double],
@@ -397,7 +397,7 @@ extension StructuredPruningPass {
         let node = index.main.nodes[r.node]
         let w = try weight(r.weight)
         guard let use = Operators.knowledge(node)?.weightUse(node, weightRank: w.rank) else { return }
-        let delta = w.contraction(c, along: r.weightAxis, outputAxis: use.channelAxis)
+        var delta = w.contraction(c, along: r.weightAxis, outputAxis: use.channelAxis)
         func addTo(_ bias: String) {
             var entry = updates[bias] ?? WeightUpdate()
             var add = entry.add ?? [Double](repeating: 0, count: delta.count)
@@ -424,6 +424,19 @@ extension StructuredPruningPass {
             if node.inputs.count > 2, !node.inputs[2].isEmpty {
                 if ownBias(node.inputs[2]) { addTo(node.inputs[2]) }
                 return
+            }
+            // A bias-free Conv before BatchNormalization: the shift passes through the norm,
+            // y = γ(x + Δ − μ)/√(σ² + ε) + β, so β takes γΔ/√(σ² + ε).
+            let readers = index.main.readers[node.outputs[0]] ?? []
+            if readers.count == 1, readers[0].slot == 0, index.main.nodes[readers[0].node].opType == "BatchNormalization" {
+                let bn = index.main.nodes[readers[0].node]
+                let epsilon = Double(bn.attribute("epsilon")?.f ?? 1e-5)
+                if bn.inputs.count >= 5, ownBias(bn.inputs[2]), let gamma = try? weight(bn.inputs[1]).asFloats,
+                   let variance = try? weight(bn.inputs[4]).asFloats, gamma.count == delta.count, variance.count == delta.count {
+                    for i in delta.indices { delta[i] *= Double(gamma[i]) / (Double(variance[i]) + epsilon).squareRoot() }
+                    addTo(bn.inputs[2])
+                    return
+                }
             }
             missingBias += 1
         default: return

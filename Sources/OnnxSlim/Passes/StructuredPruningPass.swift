@@ -40,7 +40,7 @@ public struct StructuredPruningPass: ModelPass {
     public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
         let found = try ChannelGroups(model, reader: context.reader)
         var skipped: [String: Int] = [:]
-        for (reason, s) in found.skipped { skipped["\(reason) (\(s.example))", default: 0] += s.count }
+        for (reason, s) in found.skipped { skipped["\(reason): \(s.count == 1 ? "" : "first ")\(s.example)", default: 0] += s.count }
         var groups = found.groups.filter { (options.ratios[$0.kind] ?? 0) > 0 }
         guard !groups.isEmpty, let graph = model.graph else {
             return PassOutcome(name: name, changed: false, summary: [], skipped: Self.sorted(skipped))
@@ -79,7 +79,7 @@ public struct StructuredPruningPass: ModelPass {
         for g in groups { scores.append(try score(g, statistics: statistics, weight: weight)) }
         let removed = select(groups, scores: scores)
 
-        var missingBias = 0
+        var missingBias = 0, compensated = 0
         var layerLines: [(group: ChannelGroup, line: String)] = []
         var patch = GraphPatch("prune")
         var literals = Literals()
@@ -97,7 +97,7 @@ public struct StructuredPruningPass: ModelPass {
                     let lost = r.units.keptIndices(Array(gone))
                     var c = [Double](repeating: 0, count: mean.count)
                     for i in lost { c[i] = mean[i] }
-                    try compensate(r, constant: c, updates: &updates, index: index, weight: weight, missingBias: &missingBias)
+                    if try compensate(r, constant: c, updates: &updates, index: index, weight: weight) { compensated += 1 } else { missingBias += 1 }
                 }
             }
             counts[g.kind, default: (0, 0, 0)].groups += 1
@@ -151,7 +151,8 @@ public struct StructuredPruningPass: ModelPass {
         }
         summary.append("importance: \(options.importance == .magnitude ? "weight magnitude" : "activations on " + source)")
         if options.compensate && statistics != nil {
-            summary.append("removed units' mean contribution moved into biases" + (missingBias > 0 ? " (\(missingBias) layers have none: left as is)" : ""))
+            if compensated > 0 { summary.append("removed units' mean contribution moved into \(compensated) biases") }
+            if missingBias > 0 { summary.append("\(missingBias) layers have no bias to take it: left as they are") }
         }
         return PassOutcome(name: name, changed: true, summary: summary, skipped: Self.sorted(skipped), details: patch.record.lines)
     }
@@ -387,16 +388,17 @@ extension StructuredPruningPass {
 // MARK: compensation
 
 extension StructuredPruningPass {
-    /// Adds W's response to the removed units' means to the bias after reduction `r`: MatMul's
+    /// Adds W's response to the removed units' means to the bias after reduction `r` (false when
+    /// there is none to take it): MatMul's
     /// Add, Gemm's C, Conv's B, or the BatchNormalization after a bias-free Conv. A layer without one is left as it is (a new bias would be a
     /// node the pruning adds; measured on SmolLM2's bias-free FFN: perplexity 111.7 with
     /// compensation, 112.0 without).
     func compensate(_ r: ChannelGroup.Reduction, constant c: [Double],
-                    updates: inout [String: WeightUpdate], index: GraphIndex, weight: (String) throws -> NDArray,
-                    missingBias: inout Int) throws {
+                    updates: inout [String: WeightUpdate], index: GraphIndex,
+                    weight: (String) throws -> NDArray) throws -> Bool {
         let node = index.main.nodes[r.node]
         let w = try weight(r.weight)
-        guard let use = Operators.knowledge(node)?.weightUse(node, weightRank: w.rank) else { return }
+        guard let use = Operators.knowledge(node)?.weightUse(node, weightRank: w.rank) else { return false }
         var delta = w.contraction(c, along: r.weightAxis, outputAxis: use.channelAxis)
         func addTo(_ bias: String) {
             var entry = updates[bias] ?? WeightUpdate()
@@ -417,13 +419,14 @@ extension StructuredPruningPass {
             let readers = index.main.readers[y] ?? []
             if readers.count == 1, index.main.nodes[readers[0].node].opType == "Add" {
                 let add = index.main.nodes[readers[0].node]
-                if let b = add.inputs.first(where: { $0 != y }), ownBias(b) { addTo(b); return }
+                if let b = add.inputs.first(where: { $0 != y }), ownBias(b) { addTo(b); return true }
             }
-            missingBias += 1
+            return false
         case "Gemm", "Conv":
             if node.inputs.count > 2, !node.inputs[2].isEmpty {
-                if ownBias(node.inputs[2]) { addTo(node.inputs[2]) }
-                return
+                guard ownBias(node.inputs[2]) else { return false }
+                addTo(node.inputs[2])
+                return true
             }
             // A bias-free Conv before BatchNormalization: the shift passes through the norm,
             // y = γ(x + Δ − μ)/√(σ² + ε) + β, so β takes γΔ/√(σ² + ε).
@@ -435,11 +438,11 @@ extension StructuredPruningPass {
                    let variance = try? weight(bn.inputs[4]).asFloats, gamma.count == delta.count, variance.count == delta.count {
                     for i in delta.indices { delta[i] *= Double(gamma[i]) / (Double(variance[i]) + epsilon).squareRoot() }
                     addTo(bn.inputs[2])
-                    return
+                    return true
                 }
             }
-            missingBias += 1
-        default: return
+            return false
+        default: return false
         }
     }
 }

@@ -5,7 +5,8 @@
 /// the smallest size that goes through. Groups the rules cannot prove are left out, with why.
 public struct ChannelGroups {
     public private(set) var groups: [ChannelGroup] = []
-    /// Why each weight that could start a group does not (reason → count, and the first layer).
+    /// Why each weight that could start a group does not (reason → count, and the first layer
+    /// with the node where the walk stopped).
     public private(set) var skipped: [String: (count: Int, example: String)] = [:]
     /// What shape inference knows of each main-graph value (the lengths of shape pieces).
     public private(set) var values: [String: InferredValue] = [:]
@@ -36,9 +37,13 @@ public struct ChannelGroups {
                 group.kind = node.opType == "Conv" ? .channels : group.unitSize > 1 ? .heads : .neurons
                 grouped.formUnion(group.slices.map { "\($0.weight)@\($0.axis)" })
                 groups.append(group)
-            case .failure(.opaque(let reason)):
+            case .failure(.opaque(let message)):
+                // "Op 'node': reason": counted by reason, the first layer and node kept as the example.
                 let label = node.name.isEmpty ? node.opType : node.name
-                skipped[reason, default: (0, label)].count += 1
+                let parts = message.split(separator: ": ", maxSplits: 1).map(String.init)
+                let reason = parts.count == 2 ? parts[1] : message
+                let example = parts.count == 2 ? "\(label), at \(parts[0])" : label
+                skipped[reason, default: (0, example)].count += 1
             }
         }
     }

@@ -31,6 +31,8 @@ final class ChannelGroupTests: XCTestCase {
         XCTAssertTrue(cnn.allSatisfy { $0.hasPrefix("channels") })
         XCTAssertEqual(try summary("cnn_residual_fused.onnx"), cnn)
         XCTAssertEqual(try summary("cnn_constant_weights_nhwc.onnx"), ["channels 8x1", "channels 16x1"])
+        // onnxruntime's fusion: com.microsoft Attention's packed QKV weight, one unit per head.
+        XCTAssertEqual(try summary("attention_fused.onnx"), ["heads 4x8", "neurons 64x1", "heads 4x8", "neurons 64x1"])
     }
 
     func testGroupsCarryEveryCoupledWeightAndLength() throws {
@@ -76,7 +78,7 @@ final class ChannelGroupTests: XCTestCase {
     /// Units whose every weight is zero contribute nothing: pruning exactly them (they score
     /// lowest) leaves every output unchanged, in every export and coupling kind.
     func testPruningZeroUnitsChangesNoOutput() throws {
-        for file in ["ffn_torchscript.onnx", "bert_torchscript.onnx", "bert_dynamo.onnx", "llama_gqa.onnx", "cnn_residual_fused.onnx",
+        for file in ["ffn_torchscript.onnx", "bert_torchscript.onnx", "bert_dynamo.onnx", "attention_fused.onnx", "llama_gqa.onnx", "cnn_residual_fused.onnx",
                      "cnn_constant_weights_nhwc.onnx"] {
             var model = try load(file)
             let found = try ChannelGroups(model, reader: ExternalDataReader()).groups

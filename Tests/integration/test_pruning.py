@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PRUNING = os.path.join(HERE, "..", "..", "testdata", "pruning")
 STRUCTURE = sorted(f for f in os.listdir(PRUNING) if f.endswith(".onnx"))
 # Models where this build finds nothing to prune yet (the report says why).
-NOT_YET = {"attention_fused.onnx"}
+NOT_YET: set[str] = set()
 
 
 def signature(m: onnx.ModelProto):
@@ -65,7 +65,7 @@ def test_pruned_model_is_valid_keeps_its_signature_and_runs(slim, tmp_path, name
         assert np.isfinite(y).all()
 
 
-@pytest.mark.parametrize("name", ["bert_torchscript.onnx", "bert_dynamo.onnx", "llama_gqa.onnx", "cnn_residual.onnx",
+@pytest.mark.parametrize("name", ["bert_torchscript.onnx", "bert_dynamo.onnx", "attention_fused.onnx", "llama_gqa.onnx", "cnn_residual.onnx",
                                   "cnn_constant_weights_nhwc.onnx"])
 def test_diff_names_exactly_the_pruning(slim, tmp_path, name):
     """`diff` of input and output lists one `pruned` change per changed layer, with the units
@@ -186,3 +186,22 @@ def test_compensation_through_batchnorm_reduces_the_error(slim, tmp_path):
         got = ort_session(str(out)).run(None, {"input": x})[0]
         errors[label] = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
     assert errors["with"] < 0.75 * errors["without"], errors
+
+
+def test_evaluator_runs_onnxruntime_fused_attention_like_onnxruntime(slim, tmp_path):
+    """The com.microsoft kernels (Attention with the mask_index EmbedLayerNormalization makes
+    from a padded mask, SkipLayerNormalization, BiasGelu) agree with onnxruntime: importance for
+    pruning fused graphs is measured on them."""
+    src = os.path.join(PRUNING, "attention_fused.onnx")
+    rng = np.random.default_rng(0)
+    feed = {"input_ids": rng.integers(0, 100, (2, 6)).astype(np.int64), "attention_mask": np.ones((2, 6), np.int64)}
+    feed["attention_mask"][1, 4:] = 0
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    for k, v in feed.items():
+        np.save(inputs / f"{k}.npy", v)
+    p = slim("run", src, "--inputs", inputs, "--outputs", outputs)
+    assert p.returncode == 0, describe_run(p)
+    want = ort_session(src).run(None, feed)[0]
+    got = np.load(outputs / "last_hidden_state.npy")
+    assert np.abs(got - want).max() < 1e-4

@@ -180,8 +180,9 @@ enum PruningRewrite {
             guard let k = changeOf[origin.weight] else { continue }
             let wc = d.weightChanges[k]
             guard wc.ta.dims.count == wc.tb.dims.count, origin.axis < wc.ta.dims.count,
-                  wc.tb.dims[origin.axis] < wc.ta.dims[origin.axis], g.unitSize > 0 else { continue }
-            let kept = Int(wc.tb.dims[origin.axis]) / g.unitSize
+                  wc.tb.dims[origin.axis] < wc.ta.dims[origin.axis], let perUnit = origin.units.units.first?.count, perUnit > 0 else { continue }
+            // Indices per unit on the origin axis (a fused Attention's packed weight: 3 × head_dim).
+            let kept = Int(wc.tb.dims[origin.axis]) / perUnit
             var members: [Int] = []
             for s in g.slices {
                 guard let m = changeOf[s.weight], !members.contains(m) else { continue }

@@ -4,7 +4,7 @@ public enum KernelRegistry {
     static let table: [String: Kernel] = OperatorRegistry.entries.compactMapValues(\.kernel)
 
     static func kernel(for node: Node) -> Kernel? {
-        node.isDefaultDomain ? table[node.opType] : nil
+        OperatorRegistry.entry(for: node)?.kernel
     }
 
     public static var supportedOperators: [String] { table.keys.sorted() }

@@ -101,9 +101,11 @@ public struct LengthEdit: Hashable, Sendable {
         case attribute(String, element: Int?)
     }
     public var site: Site
-    /// The new value is the length of this port's axis after pruning.
+    /// The new value is the length of this port's axis after pruning, divided by `divisor`
+    /// (a head count from its head_dim-wide blocks).
     public var tracks: NodePort
     public var axis: Int
+    public var divisor: Int = 1
 }
 
 /// What a rule says about units arriving at one port.

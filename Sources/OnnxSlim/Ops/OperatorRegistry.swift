@@ -43,7 +43,19 @@ public enum OperatorRegistry {
         return all
     }()
 
-    public static func entry(for node: Node) -> Entry? { node.isDefaultDomain ? entries[node.opType] : nil }
+    /// The com.microsoft operators onnxruntime's fusions write (`MicrosoftKernels`).
+    public static let microsoft: [String: Entry] = {
+        var all: [String: Entry] = [:]
+        for (op, k) in MicrosoftKernels.table { all[op, default: Entry()].kernel = k }
+        for (op, r) in MicrosoftKernels.shapeRules { all[op, default: Entry()].shapeRule = r }
+        for (op, r) in MicrosoftKernels.axisRules { all[op, default: Entry()].axisRule = r }
+        return all
+    }()
+
+    public static func entry(for node: Node) -> Entry? {
+        if node.isDefaultDomain { return entries[node.opType] }
+        return node.domain == MicrosoftKernels.domain ? microsoft[node.opType] : nil
+    }
 }
 
 /// The axis rule of each operator (see `AxisRule`).

@@ -90,7 +90,9 @@ public struct StructuredPruningPass: ModelPass {
             let gone = Set(removed[k])
             let kept = (0..<g.unitCount).filter { !gone.contains($0) }
             for s in g.slices { updates[s.weight, default: WeightUpdate()].removed[s.axis, default: []].formUnion(s.units.keptIndices(removed[k])) }
-            for plan in lengthPlans[k] { literals.set(plan, value: plan.units.keptIndices(kept).count, patch: &patch, index: index) }
+            for plan in lengthPlans[k] {
+                literals.set(plan, value: plan.units.keptIndices(kept).count / plan.divisor, patch: &patch, index: index)
+            }
             if options.compensate, let statistics {
                 for r in g.reductions {
                     guard let mean = statistics.moments[r.activation]?.mean else { continue }
@@ -263,6 +265,8 @@ extension StructuredPruningPass {
         }
         var site: Site
         var units: AxisUnits
+        /// The written value is the kept index count divided by this (a head count).
+        var divisor = 1
     }
 
     /// Finds where a length lives, walking a shape input back through Concat pieces and
@@ -275,7 +279,8 @@ extension StructuredPruningPass {
         let label = "\(node.opType) '\(node.name)'"
         guard case .inputElement(let input, let element) = length.edit.site else {
             guard case .attribute(let name, let element) = length.edit.site else { return .success(nil) }
-            return .success(LengthPlan(site: .attribute(node: length.node, name: name, element: element), units: length.units))
+            return .success(LengthPlan(site: .attribute(node: length.node, name: name, element: element), units: length.units,
+                                       divisor: length.edit.divisor))
         }
         var reader = length.node, readerInput = input, position = element
         func literal(_ base: [Int64], _ shape: [Int], _ type: DataType) -> Result<LengthPlan?, Failure> {

@@ -26,6 +26,23 @@ public struct ChannelGroups {
         let walk = ChannelWalk(index: index.main, weights: weights, values: values, opset: Int(model.opsetVersion() ?? 1))
         var grouped = Set<String>()
         for (n, node) in graph.nodes.enumerated() {
+            // onnxruntime's fused Attention: the packed QKV weight's heads, by num_heads.
+            if node.domain == MicrosoftKernels.domain, node.opType == "Attention", node.inputs.count > 1,
+               let weight = weights[node.inputs[1]], weight.dims.count == 2, !grouped.contains("\(node.inputs[1])@1") {
+                let units = AttentionOp.headUnits(node, packed: Int(weight.dims[1]))
+                switch units.map({ walk.group(from: n, input: 1, axis: 1, units: $0) }) {
+                case .success(var group)?:
+                    group.kind = .heads
+                    group.unitSize = units!.units[0].count / 3
+                    grouped.formUnion(group.slices.map { "\($0.weight)@\($0.axis)" })
+                    groups.append(group)
+                case .failure(.opaque(let message))?:
+                    skipped[message, default: (0, node.name)].count += 1
+                case nil:
+                    skipped["Attention heads do not divide the projections", default: (0, node.name)].count += 1
+                }
+                continue
+            }
             guard ["MatMul", "Gemm", "Conv"].contains(node.opType), node.isDefaultDomain, node.inputs.count > 1,
                   let weight = weights[node.inputs[1]],
                   let use = Operators.knowledge(node)?.weightUse(node, weightRank: weight.dims.count), use.input == 1,

@@ -80,7 +80,7 @@ public enum ShapeRuleRegistry {
     static let table: [String: ShapeRule] = OperatorRegistry.entries.compactMapValues(\.shapeRule)
 
     static func rule(for node: Node) -> ShapeRule? {
-        node.isDefaultDomain ? table[node.opType] : nil
+        OperatorRegistry.entry(for: node)?.shapeRule
     }
 
     public static var supportedOperators: [String] { table.keys.sorted() }

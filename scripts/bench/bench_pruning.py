@@ -23,6 +23,8 @@ similarity correlation, on the 50 Lee documents and 200 polarity sentences.
 
 EfficientNet-Lite0, 30% of conv channels, calibration: the mirrored photos; metric: top-1
 agreement with the float model on 55 photos. onnxsim: apply_structured_wanda_pruning.
+Torch-Pruning: MetaPruner (L2 magnitude, round_to 8) on the wheel's PyTorch state dict
+(efficientnet_torch.py), exported as the test model is.
 
 Peers: `pip install -r scripts/bench/requirements-bench.txt` into the venv (onnxsim needs only
 onnx, Torch-Pruning torch; onnxruntime's optimizer imports torch, which the test venv has).
@@ -75,6 +77,10 @@ def load_samples(folder: str) -> list[dict]:
 
 def peer_job(spec: dict) -> None:
     """One peer run, in this process (called through --peer-job by the timed subprocess)."""
+    if spec.get("tool") == "torch-pruning" and spec.get("channels"):
+        import efficientnet_torch
+        efficientnet_torch.prune_and_export(spec["output"], spec["channels"])
+        return
     if spec.get("tool") == "torch-pruning":
         import minilm_torch
         model = minilm_torch.prune_with_torch_pruning(minilm_torch.load(spec["input"]), heads=spec.get("heads", 0),
@@ -195,8 +201,7 @@ def main() -> None:
                 run = timed([args.bin, "convert", fused, out, *flags, "--calibration", calibration])
                 rows[f"onnx-slim fused {label}"] = {**run, **(evaluate(kind, out, float_path, feed, args.runs) if run["rc"] == 0 else {})}
             peers = [("onnxsim raw", "onnxsim", None)] + ([("onnxsim fused", "onnxsim", prefuse)] if prefuse else [])
-            if kind == "minilm":
-                peers.append(("Torch-Pruning (PyTorch, exported)", "torch-pruning", None))
+            peers.append(("Torch-Pruning (PyTorch, exported)", "torch-pruning", None))
             for form, tool, fuse in peers:
                 out = os.path.join(work, f"{kind}_{label.split()[0]}_{tool}_{'fused' if fuse else 'raw'}.onnx")
                 spec = {"tool": tool, "input": float_path, "output": out, "calibration": calibration, "prefuse": fuse, **ratios}

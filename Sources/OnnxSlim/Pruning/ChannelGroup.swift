@@ -66,7 +66,8 @@ struct ChannelWalk {
     func group(from node: Int, input: Int, axis: Int, units: AxisUnits) -> Result<ChannelGroup, Failure> {
         var group = ChannelGroup(kind: .neurons, origin: node, label: index.nodes[node].name,
                                  unitCount: units.units.count, unitSize: units.units.first?.count ?? 1)
-        var seenValues: [String: AxisUnits] = [:]
+        var seenValues: [String: AxisUnits] = [:]   // by "name@axis"
+        var seenNames = Set<String>()
         var seenPorts = Set<String>()
         var queue: [(node: Int, port: NodePort, units: AxisUnits)] = []
         var steps = 0
@@ -77,12 +78,18 @@ struct ChannelWalk {
 
         /// Reaching a value: a weight is sliced; an activation is followed to its producer and readers.
         func reach(_ name: String, _ u: AxisUnits, from origin: (node: Int, port: NodePort)?) -> String? {
-            if let seen = seenValues[name] {
+            // One value may carry the units on two axes (a square conv between two convs of a
+            // residual block shrinks on both); on one axis they must agree.
+            let key = "\(name)@\(u.axis)"
+            if let seen = seenValues[key] {
                 return seen == u ? nil : "'\(name)' is reached with two different unit layouts"
             }
-            seenValues[name] = u
+            let seenBefore = !seenNames.insert(name).inserted
+            seenValues[key] = u
             if weights[name] != nil {
                 group.slices.append(ChannelGroup.Slice(weight: name, axis: u.axis, units: u))
+            } else if seenBefore {
+                return "'\(name)' carries the units on two axes"
             } else {
                 if index.graphInputs.contains(name) { return "the units reach graph input '\(name)'" }
                 if index.graphOutputs.contains(name) { return "the units reach graph output '\(name)'" }
@@ -94,7 +101,8 @@ struct ChannelWalk {
             return nil
         }
 
-        seenValues[index.nodes[node].inputs[input]] = units
+        seenValues["\(index.nodes[node].inputs[input])@\(axis)"] = units
+        seenNames.insert(index.nodes[node].inputs[input])
         let origin = index.nodes[node].inputs[input]
         group.slices.append(ChannelGroup.Slice(weight: origin, axis: axis, units: units))
         for r in index.readers[origin] ?? [] { queue.append((r.node, .input(r.slot), units)) }

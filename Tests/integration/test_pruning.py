@@ -125,9 +125,9 @@ def minilm(tmp_path_factory):
 
 def test_minilm_heads_and_ffn_keep_the_task(slim, tmp_path, minilm, summary_lines):
     """paraphrase-MiniLM-L3-v2, calibrated on 32 lee_background sentences, measured on the Lee
-    documents and polarity sentences. Measured (onnxruntime 1.31.1): heads 25% emb cos 0.939,
-    Lee 0.638 (float 0.633); without compensation cos 0.927; magnitude importance cos 0.897;
-    heads 50% cos 0.833; FFN 25% cos 0.940, FFN 50% cos 0.879. onnxsim 0.8.1's pruning leaves
+    documents and polarity sentences. Measured (onnxruntime 1.31.1): heads 25% emb cos 0.935,
+    Lee 0.651 (float 0.633); without compensation cos 0.927; magnitude importance cos 0.897;
+    heads 50% cos 0.831; FFN 25% cos 0.944, FFN 50% cos 0.875. onnxsim 0.8.1's pruning leaves
     this raw export byte-identical."""
     path, calibration = minilm
     runs = {"heads 25%": ["--prune-heads", "0.25"], "heads 25% no compensation": ["--prune-heads", "0.25", "--no-prune-compensation"],
@@ -170,9 +170,9 @@ def single_thread(path: str):
 
 def test_efficientnet_channels_30_percent_runs_faster(slim, tmp_path, summary_lines):
     """EfficientNet-Lite0, 30% of conv channels (kept counts multiples of 8), calibrated on the
-    mirrored photos. Measured on an AVX-512 Xeon: 1.39x faster single-threaded, top-1 agreement
-    0.345 on 55 photos (0.87 at 10%) -- without retraining; the least-squares repair is the
-    next step."""
+    mirrored photos. Measured on an AVX-512 Xeon: 1.37x faster single-threaded, top-1 agreement
+    0.473 on 55 photos (fluctuation importance; 0.345 with E[x²]) -- without retraining; the
+    least-squares repair is the next step."""
     path = tm.trained_models.ensure("efficientnet_lite0")["model"]
     calibration = tm.write_image_calibration("efficientnet_lite0", str(tmp_path / "calibration"))
     out = tmp_path / "pruned.onnx"
@@ -191,7 +191,7 @@ def test_efficientnet_channels_30_percent_runs_faster(slim, tmp_path, summary_li
                          f"{m['top5_overlap']:.3f}, {speedup:.2f}x faster single-threaded "
                          f"({os.path.getsize(path) / 1e6:.1f} → {os.path.getsize(out) / 1e6:.1f} MB)")
     assert speedup >= 1.1
-    assert m["top1_agree"] >= 0.25
+    assert m["top1_agree"] >= 0.4
 
 
 def test_compensation_through_batchnorm_reduces_the_error(slim, tmp_path):

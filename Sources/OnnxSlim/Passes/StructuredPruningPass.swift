@@ -58,22 +58,20 @@ public struct StructuredPruningPass: ModelPass {
         }
 
         // Lengths that cannot be rewritten take their group out.
-        var plans: [Int: [LengthPlan]] = [:]
-        groups = try groups.enumerated().compactMap { k, g in
+        var lengthPlans: [[LengthPlan]] = []
+        groups = try groups.filter { g in
             var resolved: [LengthPlan] = []
             for length in g.lengths {
                 switch try resolve(length, index: index.main, values: found.values, activations: g.activations, weight: weight) {
                 case .success(let plan): if let plan { resolved.append(plan) }
                 case .failure(let why):
                     skipped["\(why.reason) (\(g.label))", default: 0] += 1
-                    return nil
+                    return false
                 }
             }
-            plans[k] = resolved
-            return g
+            lengthPlans.append(resolved)
+            return true
         }
-        let resolvedPlans = plans
-        let lengthPlans = groups.indices.map { k in resolvedPlans[k] ?? [] }
 
         let (statistics, source) = try measure(groups, model, context)
         var scores: [[Double]] = []
@@ -353,25 +351,28 @@ extension StructuredPruningPass {
 
     struct Failure: Error { var reason: String; init(_ r: String) { reason = r } }
 
-    /// The new lengths, gathered per literal (one shape tensor may hold several: a Split's
-    /// sizes), each written once as a fresh initializer for its reader, so a shape tensor other
-    /// nodes share keeps its value for them; attributes are set directly.
+    /// The new lengths, gathered per literal and per INTS attribute (one holds several: a
+    /// Split's sizes, `qkv_hidden_sizes`), each written once: a literal as a fresh initializer
+    /// for its reader, so a shape tensor other nodes share keeps its value for them.
     struct Literals {
         private var pending: [String: (reader: Int, input: Int, base: [Int64], shape: [Int], type: DataType)] = [:]
         private var order: [String] = []
+        private var attributes: [String: (node: Int, name: String, ints: [Int64])] = [:]
+        private var attributeOrder: [String] = []
 
         mutating func set(_ plan: LengthPlan, value: Int, patch: inout GraphPatch, index: GraphIndex) {
             switch plan.site {
             case .attribute(let node, let name, let element):
-                let n = index.main.nodes[node]
-                if let element {
-                    var ints = n.attribute(name)?.ints ?? []
-                    guard element < ints.count else { return }
-                    ints[element] = Int64(value)
-                    patch.add(.setAttribute(.main, node: node, .ints(name, ints)))
-                } else {
+                guard let element else {
                     patch.add(.setAttribute(.main, node: node, .int(name, Int64(value))))
+                    return
                 }
+                let key = "\(node)|\(name)"
+                if attributes[key] == nil {
+                    attributes[key] = (node, name, index.main.nodes[node].attribute(name)?.ints ?? [])
+                    attributeOrder.append(key)
+                }
+                if element < attributes[key]!.ints.count { attributes[key]!.ints[element] = Int64(value) }
             case .literal(let reader, let input, let base, let shape, let type, let element):
                 let key = "\(reader)|\(input)"
                 if pending[key] == nil { pending[key] = (reader, input, base, shape, type); order.append(key) }
@@ -380,6 +381,10 @@ extension StructuredPruningPass {
         }
 
         func write(to patch: inout GraphPatch, index: GraphIndex, names: inout NameAllocator) {
+            for key in attributeOrder {
+                let a = attributes[key]!
+                patch.add(.setAttribute(.main, node: a.node, .ints(a.name, a.ints)))
+            }
             for key in order {
                 let p = pending[key]!
                 let old = index.main.nodes[p.reader].inputs[p.input]

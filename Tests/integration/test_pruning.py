@@ -49,13 +49,18 @@ TESTDATA = os.path.join(HERE, "..", "..", "testdata")
 OTHERS = sorted(f for f in os.listdir(TESTDATA) if f.endswith(".onnx"))
 
 
-@pytest.mark.parametrize("name", OTHERS)
-def test_every_testdata_model_prunes_to_a_valid_model(slim, tmp_path, name):
-    src, out = os.path.join(TESTDATA, name), tmp_path / "pruned.onnx"
+def prune_half(slim, src: str, out) -> str:
+    """Converts `src` with half of every kind pruned (no rounding); the report's prune line."""
     p = slim("convert", src, out, "--prune-heads", "0.5", "--prune-ffn", "0.5", "--prune-channels", "0.5",
              "--round-to", "1", "--report", "json")
     assert p.returncode == 0, describe_run(p)
-    line = next(l for l in json.loads(p.stdout)["passes"] if l.startswith("prune:"))
+    return next(l for l in json.loads(p.stdout)["passes"] if l.startswith("prune:"))
+
+
+@pytest.mark.parametrize("name", OTHERS)
+def test_every_testdata_model_prunes_to_a_valid_model(slim, tmp_path, name):
+    src, out = os.path.join(TESTDATA, name), tmp_path / "pruned.onnx"
+    line = prune_half(slim, src, out)
     onnx.checker.check_model(str(out), full_check=True)
     a, b = onnx.load(src, load_external_data=False), onnx.load(str(out), load_external_data=False)
     assert signature(a) == signature(b)
@@ -69,10 +74,7 @@ def test_every_testdata_model_prunes_to_a_valid_model(slim, tmp_path, name):
 @pytest.mark.parametrize("name", STRUCTURE)
 def test_pruned_model_is_valid_keeps_its_signature_and_runs(slim, tmp_path, name):
     src, out = os.path.join(PRUNING, name), tmp_path / "pruned.onnx"
-    p = slim("convert", src, out, "--prune-heads", "0.5", "--prune-ffn", "0.5", "--prune-channels", "0.5",
-             "--round-to", "1", "--report", "json")
-    assert p.returncode == 0, describe_run(p)
-    line = next(l for l in json.loads(p.stdout)["passes"] if l.startswith("prune:"))
+    line = prune_half(slim, src, out)
     a, b = onnx.load(src), onnx.load(str(out))
     if name in NOT_YET:
         assert "nothing to do" in line and "skipped" in line, line
@@ -94,10 +96,7 @@ def test_diff_names_exactly_the_pruning(slim, tmp_path, name):
     """`diff` of input and output lists one `pruned` change per changed layer, with the units
     before and after the report gives, and nothing else."""
     src, out = os.path.join(PRUNING, name), tmp_path / "pruned.onnx"
-    p = slim("convert", src, out, "--prune-heads", "0.5", "--prune-ffn", "0.5", "--prune-channels", "0.5",
-             "--round-to", "1", "--report", "json")
-    assert p.returncode == 0, describe_run(p)
-    layers = [l.strip() for l in next(l for l in json.loads(p.stdout)["passes"] if l.startswith("prune:")).splitlines()[1:]]
+    layers = [l.strip() for l in prune_half(slim, src, out).splitlines()[1:]]
     d = slim("diff", src, out, "--json")
     assert d.returncode == 0, describe_run(d)
     changes = json.loads(d.stdout)["changes"]

@@ -232,6 +232,11 @@ public struct DiffGraph {
     /// True for a weight or a Constant node (a vertex holding a tensor and computing nothing).
     public func holdsTensor(_ v: Int) -> Bool { vertices[v].tensor != nil }
 
+    /// The value vertex `v` stands for: a node's first output, an input's or weight's name.
+    public func valueName(_ v: Int) -> String {
+        vertices[v].kind == .node ? (vertices[v].outputs.first ?? "") : vertices[v].name
+    }
+
     /// The vertex a value is read through, skipping Identity/Cast/Reshape/Transpose/Unsqueeze.
     public func resolveThroughViews(_ s: Source) -> Int? {
         var cur = s

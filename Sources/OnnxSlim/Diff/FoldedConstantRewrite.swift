@@ -19,7 +19,7 @@ enum FoldedConstantRewrite {
             var ops: [String: Int] = [:]
             for v in nodes { ops[d.a.vertices[v].op, default: 0] += 1 }
             let opText = ops.sorted { $0.key < $1.key }.map { $0.value == 1 ? $0.key : "\($0.key)×\($0.value)" }.joined(separator: ", ")
-            let results = region.b.map { v in d.b.vertices[v].kind == .node ? (d.b.vertices[v].outputs.first ?? "") : d.b.vertices[v].name }
+            let results = region.b.map { d.b.valueName($0) }
             var c = ModelDiff.Change(.folded, a: nodes.map { d.a.label($0) }, b: results,
                                      "\(nodes.count) node\(nodes.count == 1 ? "" : "s") (\(opText)) folded into \(results.joined(separator: ", "))",
                                      fields: [("nodes", .int(nodes.count)), ("ops", .object(ops.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))])

@@ -145,8 +145,8 @@ enum PruningRewrite {
                                                   ("removed", .int(Int(heads.map { $0.0 - $0.1 } ?? (pc.from - pc.to)))),
                                                   ("tensors", .int(members.count))]
             if let h = heads { fields.append(("head_dim", .int(Int(h.2)))) }
-            var c = ModelDiff.Change(.pruned, a: members.map { d.a.vertices[$0].kind == .node ? (d.a.vertices[$0].outputs.first ?? "") : d.a.vertices[$0].name },
-                                     b: members.map { v in let y = d.weightChanges[cands[v]!.change].b; return d.b.vertices[y].kind == .node ? (d.b.vertices[y].outputs.first ?? "") : d.b.vertices[y].name },
+            var c = ModelDiff.Change(.pruned, a: members.map { d.a.valueName($0) },
+                                     b: members.map { d.b.valueName(d.weightChanges[cands[$0]!.change].b) },
                                      detail, fields: fields)
             c.aVertices = members + (layerNode.map { [$0] } ?? [])
             c.bVertices = members.map { d.weightChanges[cands[$0]!.change].b }
@@ -170,8 +170,7 @@ enum PruningRewrite {
         let claimedBefore = d.claimedWeights
         var changeOf: [String: Int] = [:]
         for (k, wc) in d.weightChanges.enumerated() where !claimedBefore.contains(k) {
-            let v = d.a.vertices[wc.a]
-            changeOf[v.kind == .node ? (v.outputs.first ?? "") : v.name] = k
+            changeOf[d.a.valueName(wc.a)] = k
         }
         var nodeVertex: [Int: Int] = [:]
         for (v, vertex) in d.a.vertices.enumerated() where vertex.kind == .node { nodeVertex[vertex.index] = v }
@@ -206,7 +205,7 @@ enum PruningRewrite {
                     biases += d.a.vertices[c.vertex].inputs.filter { $0.vertex != v }
                 }
                 for b in biases where b.vertex >= 0 {
-                    if let m = changeOf[d.a.vertices[b.vertex].kind == .node ? (d.a.vertices[b.vertex].outputs.first ?? "") : d.a.vertices[b.vertex].name],
+                    if let m = changeOf[d.a.valueName(b.vertex)],
                        !members.contains(m), !d.weightChanges[m].dtypeChanged { members.append(m) }
                 }
             }
@@ -225,11 +224,8 @@ enum PruningRewrite {
                                                   ("from", .int(g.unitCount)), ("to", .int(kept)),
                                                   ("removed", .int(g.unitCount - kept)), ("tensors", .int(members.count))]
             if g.kind == .heads { fields.append(("head_dim", .int(g.unitSize))) }
-            func name(_ graph: DiffGraph, _ v: Int) -> String {
-                graph.vertices[v].kind == .node ? (graph.vertices[v].outputs.first ?? "") : graph.vertices[v].name
-            }
-            var c = ModelDiff.Change(.pruned, a: members.map { name(d.a, d.weightChanges[$0].a) },
-                                     b: members.map { name(d.b, d.weightChanges[$0].b) }, detail, fields: fields)
+            var c = ModelDiff.Change(.pruned, a: members.map { d.a.valueName(d.weightChanges[$0].a) },
+                                     b: members.map { d.b.valueName(d.weightChanges[$0].b) }, detail, fields: fields)
             c.aVertices = members.map { d.weightChanges[$0].a } + (nodeVertex[g.origin].map { [$0] } ?? [])
             c.bVertices = members.map { d.weightChanges[$0].b }
             for m in members { d.claimedWeights.insert(m) }

@@ -119,14 +119,13 @@ public struct GraphPatch {
                 g.initializers.append(tensor)
             }
         }
-        removeUnread(unhooked, from: g, removed: &removed)
-        var initializersGone = Set<String>()
-        for name in unhooked where !g.nodes.indices.contains(where: { k in !removed.contains(k) && g.nodes[k].inputs.contains(name) }) {
-            initializersGone.insert(name)
-        }
-        if !initializersGone.isEmpty {
+        // What the rewires left unread goes, through the index of the edited graph.
+        let scope = GraphIndex(g, weights: false).main
+        removeUnread(unhooked, in: scope, removed: &removed)
+        let unread = Set(unhooked.filter { !scope.isRead($0, removed: removed) })
+        if !unread.isEmpty {
             let declared = Set(g.inputs.map(\.name) + g.outputs.map(\.name))
-            g.initializers.removeAll { initializersGone.contains($0.name) && !declared.contains($0.name) }
+            g.initializers.removeAll { unread.contains($0.name) && !declared.contains($0.name) }
         }
         guard !removed.isEmpty || !inserted.isEmpty else { return }
         var nodes: [Node] = []
@@ -140,21 +139,13 @@ public struct GraphPatch {
 
     /// Marks for removal the producers of `names` that nothing reads any more, and in turn the
     /// producers of their inputs (subgraph-free nodes only; graph outputs stay).
-    private static func removeUnread(_ names: [String], from g: Graph, removed: inout Set<Int>) {
+    private static func removeUnread(_ names: [String], in scope: GraphIndex.Scope, removed: inout Set<Int>) {
         var pending = names
-        let outputs = Set(g.outputs.map(\.name))
-        var producer: [String: Int] = [:]
-        for (k, n) in g.nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = k } }
-        func read(_ name: String) -> Bool {
-            outputs.contains(name) || g.nodes.indices.contains { k in
-                !removed.contains(k) && (g.nodes[k].inputs.contains(name) || !g.nodes[k].subgraphs.isEmpty)
-            }
-        }
         while let name = pending.popLast() {
-            guard let k = producer[name], !removed.contains(k), g.nodes[k].subgraphs.isEmpty,
-                  !g.nodes[k].outputs.contains(where: read) else { continue }
+            guard let k = scope.producers[name]?.node, !removed.contains(k), scope.nodes[k].subgraphs.isEmpty,
+                  !scope.nodes[k].outputs.contains(where: { scope.isRead($0, removed: removed) }) else { continue }
             removed.insert(k)
-            pending += g.nodes[k].inputs.filter { !$0.isEmpty }
+            pending += scope.nodes[k].inputs.filter { !$0.isEmpty }
         }
     }
 
@@ -171,5 +162,14 @@ extension GraphPatch.Edit {
         case .setAttribute(let p, _, _), .rewire(let p, _, _, _), .insertNodes(let p, _, _), .removeNode(let p, _),
              .addInitializer(let p, _): return p
         }
+    }
+}
+
+extension GraphIndex.Scope {
+    /// True when a node not in `removed` reads `name` (directly or in a subgraph) or it is a graph output.
+    func isRead(_ name: String, removed: Set<Int>) -> Bool {
+        graphOutputs.contains(name)
+            || (readers[name] ?? []).contains { !removed.contains($0.node) }
+            || (subgraphReaders[name] ?? []).contains { !removed.contains($0) }
     }
 }

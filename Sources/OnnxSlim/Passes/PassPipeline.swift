@@ -30,10 +30,15 @@ public struct PassPipeline {
         } else if upFront > (model.opsetVersion() ?? 1), model.graph != nil {
             passes.insert(OpsetUpgradePass(target: upFront), at: 0)
         }
+        // Asked again only once an earlier pass rewrote the model (the up-front answers hold until then).
+        var rewritten = false
         for pass in passes {
-            let needed = try pass.requiredOpset(model)
-            if needed > (model.opsetVersion() ?? 1), model.graph != nil { try apply(OpsetUpgradePass(target: needed)) }
+            if rewritten {
+                let needed = try pass.requiredOpset(model)
+                if needed > (model.opsetVersion() ?? 1), model.graph != nil { try apply(OpsetUpgradePass(target: needed)) }
+            }
             try apply(pass)
+            rewritten = rewritten || (outcomes.last?.changed == true && !(pass is OpsetUpgradePass))
         }
         // Declarations the passes made stale would fail onnx's checker; reported only when it acts.
         let declarations = try StaleValueInfoPass().run(&model, context)

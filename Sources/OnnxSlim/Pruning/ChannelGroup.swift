@@ -77,7 +77,7 @@ struct ChannelWalk {
         }
 
         /// Reaching a value: a weight is sliced; an activation is followed to its producer and readers.
-        func reach(_ name: String, _ u: AxisUnits, from origin: (node: Int, port: NodePort)?) -> String? {
+        func reach(_ name: String, _ u: AxisUnits) -> String? {
             // One value may carry the units on two axes (a square conv between two convs of a
             // residual block shrinks on both); on one axis they must agree.
             let key = "\(name)@\(u.axis)"
@@ -106,8 +106,10 @@ struct ChannelWalk {
         let origin = index.nodes[node].inputs[input]
         group.slices.append(ChannelGroup.Slice(weight: origin, axis: axis, units: units))
         for r in index.readers[origin] ?? [] { queue.append((r.node, .input(r.slot), units)) }
-        while !queue.isEmpty {
-            let (n, port, u) = queue.removeFirst()
+        var head = 0
+        while head < queue.count {
+            let (n, port, u) = queue[head]
+            head += 1
             guard seenPorts.insert("\(n)|\(port)").inserted else { continue }
             steps += 1
             if steps > Self.limit { return failure("the group grows past \(Self.limit) steps", at: n) }
@@ -139,7 +141,7 @@ struct ChannelWalk {
                     case .output(let k): name = node.outputs[k]
                     }
                     guard !name.isEmpty else { continue }
-                    if let problem = reach(name, link.units, from: (n, link.port)) { return failure(problem, at: n) }
+                    if let problem = reach(name, link.units) { return failure(problem, at: n) }
                 }
             }
         }

@@ -37,7 +37,7 @@ public struct ChannelGroups {
                     grouped.formUnion(group.slices.map { "\($0.weight)@\($0.axis)" })
                     groups.append(group)
                 case .failure(.opaque(let message))?:
-                    skipped[message, default: (0, node.name)].count += 1
+                    skip(message, layer: node)
                 case nil:
                     skipped["Attention heads do not divide the projections", default: (0, node.name)].count += 1
                 }
@@ -55,14 +55,18 @@ public struct ChannelGroups {
                 grouped.formUnion(group.slices.map { "\($0.weight)@\($0.axis)" })
                 groups.append(group)
             case .failure(.opaque(let message)):
-                // "Op 'node': reason": counted by reason, the first layer and node kept as the example.
-                let label = node.name.isEmpty ? node.opType : node.name
-                let parts = message.split(separator: ": ", maxSplits: 1).map(String.init)
-                let reason = parts.count == 2 ? parts[1] : message
-                let example = parts.count == 2 ? "\(label), at \(parts[0])" : label
-                skipped[reason, default: (0, example)].count += 1
+                skip(message, layer: node)
             }
         }
+    }
+
+    /// Counts a walk's failure "Op 'node': reason" by reason, the first layer and node kept as the example.
+    private mutating func skip(_ message: String, layer node: Node) {
+        let label = node.name.isEmpty ? node.opType : node.name
+        let parts = message.split(separator: ": ", maxSplits: 1).map(String.init)
+        let reason = parts.count == 2 ? parts[1] : message
+        let example = parts.count == 2 ? "\(label), at \(parts[0])" : label
+        skipped[reason, default: (0, example)].count += 1
     }
 
     /// MACs per main-graph node (by first output) from an inference result.

@@ -490,10 +490,14 @@ def make_cnn_constant_weights_nhwc(out):
 # 6. ONNX Runtime fused attention (transformers optimizer on the BERT export)
 # --------------------------------------------------------------------------
 
-def ort_optimize(src):
+def ort_optimize(src, multi_head=False):
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
+    options = FusionOptions("bert")
+    options.use_multi_head_attention = multi_head
     return optimize_model(src, model_type="bert", num_heads=4, hidden_size=32,
                           opt_level=None, use_gpu=False,
+                          optimization_options=options,
                           only_onnxruntime=False).model
 
 
@@ -502,15 +506,18 @@ def contrib_ops(model):
                    if n.domain == "com.microsoft"})
 
 
-def make_attention_fused(out, bert_path):
+def make_attention_fused(out, bert_path, multi_head=False):
+    """com.microsoft Attention (packed QKV), or with `multi_head` MultiHeadAttention (separate
+    Q/K/V MatMuls, packed bias)."""
     import tempfile
-    path = os.path.join(out, "attention_fused.onnx")
+    op = "MultiHeadAttention" if multi_head else "Attention"
+    path = os.path.join(out, "attention_mha.onnx" if multi_head else "attention_fused.onnx")
     remove_stale(path)
     # 1. the optimizer on bert_torchscript.onnx (sdpa export) as it is
-    fused = ort_optimize(bert_path)
+    fused = ort_optimize(bert_path, multi_head)
     print(f"    optimize_model(bert_torchscript.onnx): com.microsoft ops "
           f"{contrib_ops(fused)}", flush=True)
-    if "Attention" not in contrib_ops(fused):
+    if op not in contrib_ops(fused):
         # 2. the same weights exported with eager attention, which the
         # optimizer's attention fusion recognises
         print("    no Attention fused; using the same BERT exported with "
@@ -518,13 +525,13 @@ def make_attention_fused(out, bert_path):
         with tempfile.TemporaryDirectory() as tmp:
             eager_path, feeds, ref = make_bert_torchscript(
                 tmp, "bert_eager.onnx", attn_implementation="eager")
-            fused = ort_optimize(eager_path)
+            fused = ort_optimize(eager_path, multi_head)
         print(f"    optimize_model(eager export): com.microsoft ops "
               f"{contrib_ops(fused)}", flush=True)
     else:
         feeds, ref = bert_check(build_bert())
-    if "Attention" not in contrib_ops(fused):
-        raise RuntimeError("onnxruntime optimizer did not fuse Attention")
+    if op not in contrib_ops(fused):
+        raise RuntimeError(f"onnxruntime optimizer did not fuse {op}")
     onnx.save_model(fused, path)
     return path, feeds, ref
 
@@ -628,6 +635,12 @@ README_LINES = {
         "weight [32,96], num_heads attribute), EmbedLayerNormalization, "
         "SkipLayerNormalization, BiasGelu. The optimizer fuses no Attention "
         "in the sdpa export itself (only SkipLayerNormalization and BiasGelu).",
+    "attention_mha.onnx":
+        "The same eager BERT through optimize_model with "
+        "FusionOptions.use_multi_head_attention: com.microsoft "
+        "MultiHeadAttention reading separate Q, K and V MatMul outputs "
+        "[batch,seq,32] with their biases packed in one [96] input and "
+        "EmbedLayerNormalization's mask index as key_padding_mask.",
 }
 
 
@@ -644,7 +657,13 @@ def versions():
     return v
 
 
-def write_readme(out, rows):
+def write_readme(out):
+    """Lists every model of README_LINES present in `out`."""
+    rows = []
+    for fname in README_LINES:
+        path = os.path.join(out, fname)
+        if os.path.exists(path):
+            rows.append((fname, os.path.getsize(path) / 1024, op_counts(onnx.load(path))))
     v = versions()
     lines = [
         "# testdata/pruning",
@@ -671,19 +690,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=DEFAULT_OUT,
                     help="output folder (default: testdata/pruning)")
+    ap.add_argument("--only", nargs="+", metavar="FILE",
+                    help="make only these models (the others stay as they are)")
     args = ap.parse_args()
+    wanted = lambda f: args.only is None or f in args.only
     try:
         import onnxscript  # noqa: F401  (needed by torch.onnx dynamo=True)
     except ImportError:
-        sys.exit("the dynamo exporter (bert_dynamo.onnx) needs onnxscript: "
-                 "pip install onnxscript==0.7.2")
+        if wanted("bert_dynamo.onnx"):
+            sys.exit("the dynamo exporter (bert_dynamo.onnx) needs onnxscript: "
+                     "pip install onnxscript==0.7.2")
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
 
     results = []
 
-    def run(builder, *bargs):
+    def run(builder, *bargs, file):
+        if not wanted(file):
+            return os.path.join(out, file), None, None
         path, feeds, ref = builder(*bargs)
         model, got, err = verify(path, feeds, ref)
         results.append((path, model, err))
@@ -691,22 +716,21 @@ def main():
               flush=True)
         return path, feeds, got
 
-    run(make_ffn_torchscript, out)
-    bert_path, _, _ = run(make_bert_torchscript, out)
-    run(make_bert_dynamo, out)
-    run(make_llama_gqa, out)
-    run(make_cnn, out, False)
-    run(make_cnn, out, True)
-    run(make_cnn_constant_weights_nhwc, out)
-    run(make_attention_fused, out, bert_path)
+    run(make_ffn_torchscript, out, file="ffn_torchscript.onnx")
+    bert_path, _, _ = run(make_bert_torchscript, out, file="bert_torchscript.onnx")
+    run(make_bert_dynamo, out, file="bert_dynamo.onnx")
+    run(make_llama_gqa, out, file="llama_gqa.onnx")
+    run(make_cnn, out, False, file="cnn_residual.onnx")
+    run(make_cnn, out, True, file="cnn_residual_fused.onnx")
+    run(make_cnn_constant_weights_nhwc, out, file="cnn_constant_weights_nhwc.onnx")
+    run(make_attention_fused, out, bert_path, file="attention_fused.onnx")
+    run(make_attention_fused, out, bert_path, True, file="attention_mha.onnx")
 
-    rows = []
     print()
     print(f"{'file':34s} {'KB':>7s}  op types")
     for path, model, _ in results:
         kb = os.path.getsize(path) / 1024
         counts = op_counts(model)
-        rows.append((os.path.basename(path), kb, counts))
         ops = ", ".join(f"{op}:{n}" for op, n in sorted(counts.items()))
         print(f"{os.path.basename(path):34s} {kb:7.1f}  {ops}")
     print()
@@ -714,7 +738,7 @@ def main():
         with open(path, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()[:16]
         print(f"sha256 {digest}  {os.path.basename(path)}")
-    write_readme(out, rows)
+    write_readme(out)
     return 0
 
 

@@ -33,6 +33,8 @@ final class ChannelGroupTests: XCTestCase {
         XCTAssertEqual(try summary("cnn_constant_weights_nhwc.onnx"), ["channels 8x1", "channels 16x1"])
         // onnxruntime's fusion: com.microsoft Attention's packed QKV weight, one unit per head.
         XCTAssertEqual(try summary("attention_fused.onnx"), ["heads 4x8", "neurons 64x1", "heads 4x8", "neurons 64x1"])
+        // MultiHeadAttention: separate Q, K, V weights and one packed bias, tied per head.
+        XCTAssertEqual(try summary("attention_mha.onnx"), ["heads 4x8", "neurons 64x1", "heads 4x8", "neurons 64x1"])
     }
 
     func testGroupsCarryEveryCoupledWeightAndLength() throws {
@@ -78,7 +80,8 @@ final class ChannelGroupTests: XCTestCase {
     /// Units whose every weight is zero contribute nothing: pruning exactly them (they score
     /// lowest) leaves every output unchanged, in every export and coupling kind.
     func testPruningZeroUnitsChangesNoOutput() throws {
-        for file in ["ffn_torchscript.onnx", "bert_torchscript.onnx", "bert_dynamo.onnx", "attention_fused.onnx", "llama_gqa.onnx", "cnn_residual_fused.onnx",
+        for file in ["ffn_torchscript.onnx", "bert_torchscript.onnx", "bert_dynamo.onnx", "attention_fused.onnx", "attention_mha.onnx", "llama_gqa.onnx",
+                     "cnn_residual_fused.onnx",
                      "cnn_constant_weights_nhwc.onnx", "../cnn_constant_weights.onnx"] {
             var model = try load(file)
             let found = try ChannelGroups(model, reader: ExternalDataReader()).groups

@@ -90,7 +90,8 @@ def test_pruned_model_is_valid_keeps_its_signature_and_runs(slim, tmp_path, name
         assert np.isfinite(y).all()
 
 
-@pytest.mark.parametrize("name", ["bert_torchscript.onnx", "bert_dynamo.onnx", "attention_fused.onnx", "llama_gqa.onnx", "cnn_residual.onnx",
+@pytest.mark.parametrize("name", ["bert_torchscript.onnx", "bert_dynamo.onnx", "attention_fused.onnx", "attention_mha.onnx", "llama_gqa.onnx",
+                                  "cnn_residual.onnx",
                                   "cnn_constant_weights_nhwc.onnx"])
 def test_diff_names_exactly_the_pruning(slim, tmp_path, name):
     """`diff` of input and output lists one `pruned` change per changed layer, with the units
@@ -210,11 +211,12 @@ def test_compensation_through_batchnorm_reduces_the_error(slim, tmp_path):
     assert errors["with"] < 0.75 * errors["without"], errors
 
 
-def test_evaluator_runs_onnxruntime_fused_attention_like_onnxruntime(slim, tmp_path):
-    """The com.microsoft kernels (Attention with the mask_index EmbedLayerNormalization makes
-    from a padded mask, SkipLayerNormalization, BiasGelu) agree with onnxruntime: importance for
-    pruning fused graphs is measured on them."""
-    src = os.path.join(PRUNING, "attention_fused.onnx")
+@pytest.mark.parametrize("name", ["attention_fused.onnx", "attention_mha.onnx"])
+def test_evaluator_runs_onnxruntime_fused_attention_like_onnxruntime(slim, tmp_path, name):
+    """The com.microsoft kernels (Attention and MultiHeadAttention with the mask index
+    EmbedLayerNormalization makes from a padded mask, SkipLayerNormalization, BiasGelu) agree
+    with onnxruntime: importance for pruning fused graphs is measured on them."""
+    src = os.path.join(PRUNING, name)
     rng = np.random.default_rng(0)
     feed = {"input_ids": rng.integers(0, 100, (2, 6)).astype(np.int64), "attention_mask": np.ones((2, 6), np.int64)}
     feed["attention_mask"][1, 4:] = 0

@@ -54,41 +54,15 @@ enum AttentionOp {
         if let bias = try call.optionalTensor(2)?.asFloats, bias.count == packed {
             for i in qkv.indices { qkv[i] += bias[i % packed] }
         }
-        let mask = try call.optionalTensor(3)
-        let lengths = mask.flatMap { $0.rank == 1 && $0.count == batch ? $0.asInts : nil }
-        let rawMask = mask.flatMap { $0.rank == 2 ? $0.asInts : nil }
-        if mask != nil && lengths == nil && rawMask == nil { throw call.unsupported("mask_index of shape \(mask!.shape)") }
-        let scale = call.float("scale", 1 / sqrtf(Float(dq)))
-        let causal = call.int("unidirectional", 0) != 0
+        let masked = try KeyMask(call, input: 3, batch: batch, keys: length)
         var out = [Float](repeating: 0, count: batch * length * vs)
-        var scores = [Float](repeating: 0, count: length * length)
-        qkv.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in scores.withUnsafeMutableBufferPointer { sc in
-            guard let base = p.baseAddress, let ob = o.baseAddress, let sb = sc.baseAddress else { return }
-            for b in 0..<batch {
-                let tokens = base + b * length * packed
-                for h in 0..<heads {
-                    // scores = scale · Q_h · K_hᵀ
-                    BLAS.sgemm(transB: true, m: length, n: length, k: dq, alpha: scale, a: tokens + h * dq, lda: packed,
-                               b: tokens + qs + h * dq, ldb: packed, c: sb, ldc: length)
-                    for i in 0..<length {
-                        let row = sb + i * length
-                        for j in 0..<length {
-                            var masked = causal && j > i
-                            if let lengths { masked = masked || j >= lengths[b] }
-                            if let rawMask { masked = masked || rawMask[b * length + j] == 0 }
-                            if masked { row[j] += -10000 }
-                        }
-                        let top = RowMath.maximum(row, length)
-                        var total: Float = 0
-                        for j in 0..<length { row[j] = expf(row[j] - top); total += row[j] }
-                        for j in 0..<length { row[j] /= total }
-                    }
-                    // Y_h = P · V_h
-                    BLAS.sgemm(m: length, n: dv, k: length, a: sb, lda: length, b: tokens + qs + ks + h * dv, ldb: packed,
-                               c: ob + b * length * vs + h * dv, ldc: vs)
-                }
-            }
-        } } }
+        qkv.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in
+            guard let base = p.baseAddress, let ob = o.baseAddress else { return }
+            let rows = HeadRows(row: packed, batch: length * packed)
+            ScaledDotProductAttention(batch: batch, queries: length, keys: length, heads: heads, dq: dq, dv: dv,
+                                      scale: call.float("scale", 1 / sqrtf(Float(dq))), causal: call.int("unidirectional", 0) != 0)
+                .run(q: (base, rows), k: (base + qs, rows), v: (base + qs + ks, rows), mask: masked, out: ob)
+        } }
         return [.tensor(NDArray(floats: out, shape: [batch, length, vs], type: x.dataType))]
     }
 
@@ -150,6 +124,72 @@ enum AttentionOp {
             return .tied(links.filter { $0.port != from }, edits: edits)
         default:
             return .tied([])
+        }
+    }
+}
+
+/// Row strides of one of Q, K, V in memory: the next token, the next batch element.
+struct HeadRows {
+    var row: Int
+    var batch: Int
+}
+
+/// Which keys each batch element masks: none, the positions at or past a valid length ([B]),
+/// or the zeros of a [B, L] 0/1 mask (com.microsoft Attention's mask_index, MultiHeadAttention's
+/// key_padding_mask).
+struct KeyMask {
+    private var lengths: [Int]?
+    private var raw: [Int]?
+    private var keys = 0
+
+    init(_ call: KernelCall, input: Int, batch: Int, keys: Int) throws {
+        self.keys = keys
+        guard let mask = try call.optionalTensor(input) else { return }
+        if mask.rank == 1 && mask.count == batch { lengths = mask.asInts }
+        else if mask.rank == 2 && mask.count == batch * keys { raw = mask.asInts }
+        else { throw call.unsupported("key mask of shape \(mask.shape)") }
+    }
+
+    func masks(batch b: Int, key j: Int) -> Bool {
+        if let lengths { return j >= lengths[b] }
+        if let raw { return raw[b * keys + j] == 0 }
+        return false
+    }
+}
+
+/// softmax(scale · Q_h K_hᵀ + mask) · V_h for every batch element and head, into Y [B, S, H·dv].
+/// Masked positions get -10000 before the softmax (onnxruntime's default `mask_filter_value`);
+/// `causal` masks keys after the query's position.
+struct ScaledDotProductAttention {
+    var batch, queries, keys, heads, dq, dv: Int
+    var scale: Float
+    var causal: Bool
+
+    func run(q: (UnsafePointer<Float>, HeadRows), k: (UnsafePointer<Float>, HeadRows), v: (UnsafePointer<Float>, HeadRows),
+             mask: KeyMask, out: UnsafeMutablePointer<Float>) {
+        let width = heads * dv
+        var scores = [Float](repeating: 0, count: queries * keys)
+        scores.withUnsafeMutableBufferPointer { sc in
+            guard let sb = sc.baseAddress else { return }
+            for b in 0..<batch {
+                let qb = q.0 + b * q.1.batch, kb = k.0 + b * k.1.batch, vb = v.0 + b * v.1.batch
+                for h in 0..<heads {
+                    // scores = scale · Q_h · K_hᵀ
+                    BLAS.sgemm(transB: true, m: queries, n: keys, k: dq, alpha: scale, a: qb + h * dq, lda: q.1.row,
+                               b: kb + h * dq, ldb: k.1.row, c: sb, ldc: keys)
+                    for i in 0..<queries {
+                        let row = sb + i * keys
+                        for j in 0..<keys where (causal && j > i) || mask.masks(batch: b, key: j) { row[j] += -10000 }
+                        let top = RowMath.maximum(row, keys)
+                        var total: Float = 0
+                        for j in 0..<keys { row[j] = expf(row[j] - top); total += row[j] }
+                        for j in 0..<keys { row[j] /= total }
+                    }
+                    // Y_h = P · V_h
+                    BLAS.sgemm(m: queries, n: dv, k: keys, a: sb, lda: keys, b: vb + h * dv, ldb: v.1.row,
+                               c: out + b * queries * width + h * dv, ldc: width)
+                }
+            }
         }
     }
 }

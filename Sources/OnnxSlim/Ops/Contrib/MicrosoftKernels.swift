@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// The com.microsoft operators onnxruntime's transformer optimizer writes into BERT-style
-/// graphs (Attention with packed QKV, SkipLayerNormalization, EmbedLayerNormalization,
+/// graphs (Attention with packed QKV, MultiHeadAttention, SkipLayerNormalization, EmbedLayerNormalization,
 /// BiasGelu, FastGelu, Gelu): kernels, shape rules and axis rules, so fused models can be run,
 /// inferred and pruned like their unfused exports.
 enum MicrosoftKernels {
@@ -11,6 +11,7 @@ enum MicrosoftKernels {
 
     static let table: [String: Kernel] = [
         "Attention": AttentionOp.evaluate,
+        "MultiHeadAttention": MultiHeadAttentionOp.evaluate,
         "SkipLayerNormalization": skipLayerNormalization,
         "EmbedLayerNormalization": embedLayerNormalization,
         "BiasGelu": { call in [.tensor(try biasedGelu(call, tanh: false))] },
@@ -20,6 +21,7 @@ enum MicrosoftKernels {
 
     static let shapeRules: [String: ShapeRule] = [
         "Attention": AttentionOp.inferShape,
+        "MultiHeadAttention": MultiHeadAttentionOp.inferShape,
         "SkipLayerNormalization": { call in
             let out = try call.sameAsInput(0, flopsPerElement: 7)
             let s = try call.shape(0)
@@ -40,6 +42,7 @@ enum MicrosoftKernels {
 
     static let axisRules: [String: AxisRule] = [
         "Attention": AttentionOp.axes,
+        "MultiHeadAttention": MultiHeadAttentionOp.axes,
         "SkipLayerNormalization": AxisRules.identity(except: { _, rank in [rank - 1] }, reason: "normalized by SkipLayerNormalization"),
         "EmbedLayerNormalization": AxisRules.opaque("normalized by EmbedLayerNormalization"),
         "BiasGelu": AxisRules.broadcast,

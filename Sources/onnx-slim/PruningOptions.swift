@@ -21,6 +21,12 @@ struct PruningOptions: ParsableArguments {
     @Flag(help: "Do not move removed units' mean contribution into the next layer's bias.")
     var noPruneCompensation = false
 
+    @Option(help: "Remove at most this fraction of any one layer's units (1: all but one).")
+    var pruneLayerCap: Double = 1
+
+    @Flag(help: "Let a layer lose all its heads or FFN neurons where it has a residual path: the block becomes that path plus its mean output.")
+    var pruneEmptyLayers = false
+
     var isRequested: Bool { pruneHeads > 0 || pruneFfn > 0 || pruneChannels > 0 }
 
     func check() throws {
@@ -28,6 +34,7 @@ struct PruningOptions: ParsableArguments {
             guard r >= 0 && r < 1 else { throw ValidationError("\(flag) takes a fraction in [0, 1), not \(r)") }
         }
         guard roundTo >= 1 else { throw ValidationError("--round-to must be at least 1") }
+        guard pruneLayerCap > 0 && pruneLayerCap <= 1 else { throw ValidationError("--prune-layer-cap takes a fraction in (0, 1], not \(pruneLayerCap)") }
     }
 
     /// The pruning pass, or none when no ratio is set.
@@ -38,6 +45,8 @@ struct PruningOptions: ParsableArguments {
         options.importance = pruneImportance
         options.roundTo = roundTo
         options.compensate = !noPruneCompensation
+        options.layerCap = pruneLayerCap
+        options.emptyLayers = pruneEmptyLayers
         options.calibration.folder = calibration
         options.calibration.dims = dims
         options.calibration.seed = seed

@@ -114,6 +114,64 @@ def test_ratio_out_of_range_is_refused(slim, tmp_path):
     assert len(p.stderr.strip().splitlines()) == 1
 
 
+def layer_lines(slim, src: str, out, *args) -> list[str]:
+    p = slim("convert", src, out, *args, "--report", "json")
+    assert p.returncode == 0, describe_run(p)
+    line = next(l for l in json.loads(p.stdout)["passes"] if l.startswith("prune:"))
+    return [l.strip() for l in line.splitlines()[1:]]
+
+
+def test_layer_cap_bounds_each_layer(slim, tmp_path):
+    """At most --prune-layer-cap of one layer's units go, whatever the global ranking wants;
+    by default every layer keeps one unit."""
+    src = os.path.join(PRUNING, "bert_torchscript.onnx")
+    capped = layer_lines(slim, src, tmp_path / "a.onnx", "--prune-ffn", "0.5", "--prune-layer-cap", "0.25", "--round-to", "1")
+    assert [l.split(", ")[0].split(": ")[1] for l in capped] == ["neurons 64 → 48"] * 2, capped
+    floor = layer_lines(slim, src, tmp_path / "b.onnx", "--prune-heads", "0.99")
+    assert [l.split(", ")[0].split(": ")[1] for l in floor] == ["heads 4 → 1"] * 2, floor
+
+
+def test_emptied_attention_is_its_residual_path_plus_the_output_bias(slim, tmp_path):
+    """--prune-empty-layers with every head gone: the attention block goes (no Softmax, no
+    Q/K/V/O weights) and the layer computes exactly what the original computes with a zero
+    output projection: the residual plus the output bias (no compensation)."""
+    src = os.path.join(PRUNING, "ffn_torchscript.onnx")
+    out = tmp_path / "empty.onnx"
+    lines = layer_lines(slim, src, out, "--prune-heads", "0.99", "--prune-empty-layers", "--no-prune-compensation")
+    assert len(lines) == 1 and "heads 4 → 0" in lines[0], lines
+    onnx.checker.check_model(str(out), full_check=True)
+    a, b = onnx.load(src), onnx.load(str(out))
+    assert signature(a) == signature(b)
+    assert "Softmax" not in {n.op_type for n in b.graph.node}
+    assert parameters(a) - parameters(b) >= 4 * 32 * 32
+    # The reference: the original with its output projection's weight zeroed.
+    o = next(n for n in a.graph.node if n.name == "/o/MatMul")
+    w = next(t for t in a.graph.initializer if t.name == o.input[1])
+    w.CopyFrom(onnx.numpy_helper.from_array(np.zeros_like(onnx.numpy_helper.to_array(w)), w.name))
+    reference = tmp_path / "zero_o.onnx"
+    onnx.save(a, str(reference))
+    x = np.random.default_rng(2).standard_normal((2, 7, 32)).astype(np.float32)
+    want = ort_session(str(reference)).run(None, {"x": x})[0]
+    got = ort_session(str(out)).run(None, {"x": x})[0]
+    assert np.abs(got - want).max() < 1e-5
+
+
+@pytest.mark.parametrize("name", ["bert_torchscript.onnx", "bert_dynamo.onnx", "llama_gqa.onnx"])
+def test_emptied_layers_leave_a_valid_model(slim, tmp_path, name):
+    """Every head and neuron the budget reaches goes, whole blocks included; the model stays
+    valid, keeps its signature and runs."""
+    src, out = os.path.join(PRUNING, name), tmp_path / "empty.onnx"
+    lines = layer_lines(slim, src, out, "--prune-heads", "0.99", "--prune-ffn", "0.99", "--prune-empty-layers")
+    assert sum("→ 0 (" in l for l in lines) >= 2, lines
+    onnx.checker.check_model(str(out), full_check=True)
+    a, b = onnx.load(src), onnx.load(str(out))
+    assert signature(a) == signature(b)
+    sa, sb = ort_session(src), ort_session(str(out))
+    feed = random_feed(sa, a, seed=1)
+    for x, y in zip(sa.run(None, feed), sb.run(None, feed)):
+        assert x.shape == y.shape and np.isfinite(y).all()
+
+
 # ------------------------------------------------------------------------------ trained models
 
 @pytest.fixture(scope="module")

@@ -122,7 +122,9 @@ public struct GraphPatch {
         // What the rewires left unread goes, through the index of the edited graph.
         let scope = GraphIndex(g, weights: false).main
         removeUnread(unhooked, in: scope, removed: &removed)
-        let unread = Set(unhooked.filter { !scope.isRead($0, removed: removed) })
+        // Initializers the rewires or the removed nodes read, now read by nothing.
+        let candidates = unhooked + removed.flatMap { scope.nodes[$0].inputs }
+        let unread = Set(candidates.filter { !$0.isEmpty && !scope.isRead($0, removed: removed) })
         if !unread.isEmpty {
             let declared = Set(g.inputs.map(\.name) + g.outputs.map(\.name))
             g.initializers.removeAll { unread.contains($0.name) && !declared.contains($0.name) }

@@ -8,8 +8,9 @@
 ///    where step 4 compensates the mean. `--prune-importance magnitude` scores Σ ‖slice‖² over the
 ///    group's weights instead (data-free).
 /// 3. Selection: scores are divided by their group's mean, ranked across all groups of a kind,
-///    and the lowest R of the units go; every group keeps at least one unit (and a multiple of
-///    `--round-to` indices for neurons and channels).
+///    and the lowest R of the units go; every group keeps at least one unit (none with
+///    `--prune-empty-layers` where the layer has a residual path: `ResidualBypass`), at most
+///    `--prune-layer-cap` of its units go, and neurons and channels stay multiples of `--round-to`.
 /// 4. Compensation (FLAP): a removed unit's mean contribution moves into the next layer's bias,
 ///    b' = b + Σ_{i removed} E[x_i]·W_i, so the output keeps its mean. A least-squares refit is
 ///    the repair pass's job (it reads the same statistics).
@@ -24,6 +25,10 @@ public struct StructuredPruningPass: ModelPass {
         /// Neuron and channel counts kept in multiples of this (where the layer's count is one).
         public var roundTo = 8
         public var compensate = true
+        /// The largest fraction of one layer's units removed (1: all but one).
+        public var layerCap = 1.0
+        /// A layer may lose every unit where it has a residual path to become.
+        public var emptyLayers = false
         public var calibration = ActivationQDQPass.Calibration()
         public init() {}
     }
@@ -76,16 +81,39 @@ public struct StructuredPruningPass: ModelPass {
         let (statistics, source) = try measure(groups, model, context)
         var scores: [[Double]] = []
         for g in groups { scores.append(try score(g, statistics: statistics, index: index, weight: weight)) }
-        let removed = select(groups, scores: scores)
+        var bypasses: [Int: ResidualBypass] = [:]
+        var notEmptiable: [String: Int] = [:]
+        if options.emptyLayers {
+            for (k, g) in groups.enumerated() {
+                let mean = options.compensate ? g.reductions.first.flatMap { statistics?.moments[$0.activation]?.mean } : nil
+                switch ResidualBypass.find(g, index: index.main, values: found.values, mean: mean, weight: weight) {
+                case .success(let b):
+                    if try removesTheBlock(b, g, model) { bypasses[k] = b } else { notEmptiable["the block's values are read elsewhere", default: 0] += 1 }
+                case .failure(let why): notEmptiable[why.reason, default: 0] += 1
+                }
+            }
+        }
+        let removed = select(groups, scores: scores, emptiable: Set(bypasses.keys))
 
         var missingBias = 0, compensated = 0
-        var layerLines: [(group: ChannelGroup, line: String)] = []
+        var layerLines: [(group: ChannelGroup, line: String, emptied: Bool)] = []
         var patch = GraphPatch("prune")
         var literals = Literals()
         var updates: [String: WeightUpdate] = [:]
         var summary: [String] = []
         var counts: [ChannelGroup.Kind: (before: Int, after: Int, groups: Int)] = [:]
+        var emptied = 0
         for (k, g) in groups.enumerated() where !removed[k].isEmpty {
+            counts[g.kind, default: (0, 0, 0)].groups += 1
+            if removed[k].count == g.unitCount, let b = bypasses[k] {
+                let constant = names.fresh(g.label + "_mean_output")
+                patch.add(.addInitializer(.main, b.constant.tensor(name: constant)))
+                patch.add(.rewire(.main, node: b.add, input: b.input, to: constant))
+                emptied += 1
+                let before = g.slices.reduce(0) { $0 + ((try? weight($1.weight))?.count ?? 0) }
+                layerLines.append((g, "\(g.label): \(g.kind.rawValue) \(g.unitCount) → 0 (the residual path and the block's mean output), parameters \(before) → 0", true))
+                continue
+            }
             let gone = Set(removed[k])
             let kept = (0..<g.unitCount).filter { !gone.contains($0) }
             for s in g.slices { updates[s.weight, default: WeightUpdate()].removed[s.axis, default: []].formUnion(s.units.keptIndices(removed[k])) }
@@ -101,7 +129,6 @@ public struct StructuredPruningPass: ModelPass {
                     if try compensate(r, constant: c, updates: &updates, index: index, weight: weight) { compensated += 1 } else { missingBias += 1 }
                 }
             }
-            counts[g.kind, default: (0, 0, 0)].groups += 1
             // The group's own weights (one shared with another group counts in both).
             var before = 0, after = 0
             for s in g.slices {
@@ -109,7 +136,7 @@ public struct StructuredPruningPass: ModelPass {
                 before += n
                 after += n / max(s.units.length, 1) * s.units.keptIndices(kept).count
             }
-            layerLines.append((g, "\(g.label): \(g.kind.rawValue) \(g.unitCount) → \(kept.count), parameters \(before) → \(after)"))
+            layerLines.append((g, "\(g.label): \(g.kind.rawValue) \(g.unitCount) → \(kept.count), parameters \(before) → \(after)", false))
         }
         for (k, g) in groups.enumerated() {
             counts[g.kind, default: (0, 0, 0)].before += g.unitCount
@@ -133,10 +160,11 @@ public struct StructuredPruningPass: ModelPass {
         // MACs of the layers each group's weights feed, before → after.
         let patched = try patch.applied(to: model)
         let macsAfter = (try? ShapeInference.run(patched, reader: context.reader)).map(ChannelGroups.macs) ?? [:]
-        for (g, line) in layerLines {
+        for (g, line, isEmptied) in layerLines {
             let layers = Set(g.slices.flatMap { s in (index.main.readers[s.weight] ?? []).map(\.node) }).sorted()
             let outputs = layers.compactMap { index.main.nodes[$0].outputs.first }
-            let before = outputs.compactMap { found.macs[$0] }, after = outputs.compactMap { macsAfter[$0] }
+            let before = outputs.compactMap { found.macs[$0] }
+            let after = isEmptied ? before.map { _ in DimExpr(0) } : outputs.compactMap { macsAfter[$0] }
             if !before.isEmpty && before.count == after.count {
                 let b = before.reduce(DimExpr(0), +), a = after.reduce(DimExpr(0), +)
                 patch.note(line + ", MACs \(ComputeSummary.readable(b)) → \(ComputeSummary.readable(a))")
@@ -149,6 +177,10 @@ public struct StructuredPruningPass: ModelPass {
             guard let c = counts[kind], c.groups > 0 else { continue }
             let layers = groups.filter { $0.kind == kind }.count
             summary.append("\(kind.rawValue) \(c.before) → \(c.after) (\(c.groups) of \(layers) layers changed)")
+        }
+        if emptied > 0 { summary.append("\(emptied) layers emptied into their residual path") }
+        if let (reason, n) = notEmptiable.max(by: { $0.value < $1.value }), options.emptyLayers {
+            summary.append("\(notEmptiable.values.reduce(0, +)) layers keep at least one unit (\(n) as \(reason))")
         }
         summary.append("importance: \(options.importance == .magnitude ? "weight magnitude" : "activations on " + source)")
         if options.compensate && statistics != nil {
@@ -217,8 +249,13 @@ extension StructuredPruningPass {
 
     /// The units each group loses: per kind, the lowest R of all its units by score over their
     /// group's mean, each group keeping at least one unit (and whole `roundTo` blocks).
-    func select(_ groups: [ChannelGroup], scores: [[Double]]) -> [[Int]] {
+    func select(_ groups: [ChannelGroup], scores: [[Double]], emptiable: Set<Int> = []) -> [[Int]] {
         var removed = [[Int]](repeating: [], count: groups.count)
+        /// The fewest units group k keeps: the layer cap's share, at least one unless emptiable.
+        func floor(_ k: Int) -> Int {
+            let capped = Int((Double(groups[k].unitCount) * (1 - options.layerCap) - 1e-9).rounded(.up))
+            return max(capped, emptiable.contains(k) ? 0 : 1)
+        }
         for kind in [ChannelGroup.Kind.heads, .neurons, .channels] {
             guard let ratio = options.ratios[kind], ratio > 0 else { continue }
             let members = groups.indices.filter { groups[$0].kind == kind }
@@ -231,7 +268,7 @@ extension StructuredPruningPass {
             }
             ranked.sort { ($0.score, $0.group, $0.unit) < ($1.score, $1.group, $1.unit) }
             for r in ranked where budget > 0 {
-                guard groups[r.group].unitCount - removed[r.group].count > 1 else { continue }
+                guard groups[r.group].unitCount - removed[r.group].count > floor(r.group) else { continue }
                 removed[r.group].append(r.unit)
                 budget -= 1
             }
@@ -243,7 +280,8 @@ extension StructuredPruningPass {
                 let r = options.roundTo
                 for k in members where !removed[k].isEmpty && groups[k].unitCount % r == 0 {
                     let count = groups[k].unitCount, kept = count - removed[k].count
-                    let target = min(count, max(r, (kept + r / 2) / r * r))
+                    guard kept > 0 else { continue }
+                    let target = min(count, max(r, (kept + r / 2) / r * r, (floor(k) + r - 1) / r * r))
                     if target > kept {
                         let back = removed[k].sorted { scores[k][$0] > scores[k][$1] }.prefix(target - kept)
                         removed[k].removeAll { back.contains($0) }
@@ -462,5 +500,21 @@ extension StructuredPruningPass {
         entry.add = add
         updates[target.bias] = entry
         return true
+    }
+}
+
+// MARK: emptied layers
+
+extension StructuredPruningPass {
+    /// True when bypassing the block leaves none of the group's weights read (nothing else,
+    /// such as a graph output of its attention probabilities, keeps the block alive).
+    func removesTheBlock(_ b: ResidualBypass, _ g: ChannelGroup, _ model: Model) throws -> Bool {
+        var trial = GraphPatch("prune")
+        var names = NameAllocator(model)
+        let name = names.fresh("bypass")
+        trial.add(.addInitializer(.main, b.constant.tensor(name: name)))
+        trial.add(.rewire(.main, node: b.add, input: b.input, to: name))
+        let after = GraphIndex(try trial.applied(to: model).mainGraph)
+        return g.slices.allSatisfy { after.weight($0.weight, from: .main) == nil }
     }
 }

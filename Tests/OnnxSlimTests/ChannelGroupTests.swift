@@ -142,6 +142,19 @@ final class ChannelGroupTests: XCTestCase {
         }
     }
 
+    /// E‖z‖² per token of z = a + b + bias, accumulated as the parts arrive (in either order).
+    func testStreamEnergyOfASumOfParts() {
+        let energy = StreamEnergy([.init(parts: ["a", "b"], bias: [1, -1]), .init(parts: ["a"], bias: nil)])
+        let a = NDArray(floats: [1, 2, 3, 4, 5, 6], shape: [1, 3, 2], type: .float)
+        let b = NDArray(floats: [0, 1, 0, 1, 0, 1], shape: [1, 3, 2], type: .float)
+        energy.observe("b", b)
+        XCTAssertEqual(energy.energy(0), 0)
+        energy.observe("a", a)
+        // z = [2, 2], [4, 4], [6, 6]: (8 + 32 + 72) / 3 tokens; a alone: (5 + 25 + 61) / 3.
+        XCTAssertEqual(energy.energy(0), 112.0 / 3, accuracy: 1e-9)
+        XCTAssertEqual(energy.energy(1), 91.0 / 3, accuracy: 1e-9)
+    }
+
     /// Ratio 0 writes nothing: the model is unchanged message for message.
     func testPruningNothingIsTheIdentity() throws {
         var model = try load("bert_torchscript.onnx")

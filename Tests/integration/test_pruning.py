@@ -185,8 +185,9 @@ def test_minilm_heads_and_ffn_keep_the_task(slim, tmp_path, minilm, summary_line
     """paraphrase-MiniLM-L3-v2, calibrated on 32 lee_background sentences, measured on the Lee
     documents and polarity sentences. Measured (onnxruntime 1.31.1): heads 25% emb cos 0.935,
     Lee 0.651 (float 0.633); without compensation cos 0.927; magnitude importance cos 0.897;
-    heads 50% cos 0.831; FFN 25% cos 0.944, FFN 50% cos 0.875. onnxsim 0.8.1's pruning leaves
-    this raw export byte-identical."""
+    heads 50% cos 0.831; FFN 25% cos 0.993, FFN 50% cos 0.955 (neurons ranked against the
+    residual stream's energy; 0.944 and 0.875 against each layer's mean). onnxsim 0.8.1's
+    pruning leaves this raw export byte-identical."""
     path, calibration = minilm
     runs = {"heads 25%": ["--prune-heads", "0.25"], "heads 25% no compensation": ["--prune-heads", "0.25", "--no-prune-compensation"],
             "heads 25% magnitude": ["--prune-heads", "0.25", "--prune-importance", "magnitude"],
@@ -205,7 +206,8 @@ def test_minilm_heads_and_ffn_keep_the_task(slim, tmp_path, minilm, summary_line
     assert h["emb_cos_mean"] >= 0.92
     assert h["emb_cos_mean"] > metrics["heads 25% no compensation"]["emb_cos_mean"]
     assert h["emb_cos_mean"] > metrics["heads 25% magnitude"]["emb_cos_mean"]
-    assert metrics["ffn 25%"]["emb_cos_mean"] >= 0.92
+    assert metrics["ffn 25%"]["emb_cos_mean"] >= 0.98
+    assert metrics["ffn 50%"]["emb_cos_mean"] >= 0.93
     assert abs(metrics["ffn 25%"]["lee_pearson"] - h["lee_pearson_float"]) <= 0.02
 
 

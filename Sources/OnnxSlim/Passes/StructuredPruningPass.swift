@@ -7,7 +7,8 @@
 ///    outputs (x the layer input, W_i the weight slice it multiplies), or E[(x_i − μ_i)²]·‖W_i‖²
 ///    where step 4 compensates the mean. `--prune-importance magnitude` scores Σ ‖slice‖² over the
 ///    group's weights instead (data-free).
-/// 3. Selection: scores are divided by their group's mean, ranked across all groups of a kind,
+/// 3. Selection: scores are divided by their group's mean (FFN neurons: by the energy of the
+///    residual stream their layer adds into, `rankingScales`), ranked across all groups of a kind,
 ///    and the lowest R of the units go; every group keeps at least one unit (none with
 ///    `--prune-empty-layers` where the layer has a residual path: `ResidualBypass`), at most
 ///    `--prune-layer-cap` of its units go, and neurons and channels stay multiples of `--round-to`.
@@ -78,9 +79,19 @@ public struct StructuredPruningPass: ModelPass {
             return true
         }
 
-        let (statistics, source) = try measure(groups, model, context)
+        // FFN neurons are ranked against the energy of the residual stream their layer adds into.
+        var streams: [Int: Int] = [:]
+        var watchedStreams: [StreamEnergy.Stream] = []
+        for (k, g) in groups.enumerated() where g.kind == .neurons {
+            guard case .success(let s) = ResidualStream.find(g, index: index.main, values: found.values, weight: weight) else { continue }
+            streams[k] = watchedStreams.count
+            watchedStreams.append(.init(parts: s.parts, bias: try s.partsBias.map { try weight($0).asFloats }))
+        }
+        let energy = StreamEnergy(watchedStreams)
+        let (statistics, source) = try measure(groups, model, context, streams: energy)
         var scores: [[Double]] = []
         for g in groups { scores.append(try score(g, statistics: statistics, index: index, weight: weight)) }
+        let scales = rankingScales(groups, scores: scores, streams: statistics == nil ? [:] : streams, energy: energy)
         var bypasses: [Int: ResidualBypass] = [:]
         var notEmptiable: [String: Int] = [:]
         if options.emptyLayers {
@@ -93,7 +104,7 @@ public struct StructuredPruningPass: ModelPass {
                 }
             }
         }
-        let removed = select(groups, scores: scores, emptiable: Set(bypasses.keys))
+        let removed = select(groups, scores: scores, scales: scales, emptiable: Set(bypasses.keys))
 
         var missingBias = 0, compensated = 0
         var layerLines: [(group: ChannelGroup, line: String, emptied: Bool)] = []
@@ -206,7 +217,8 @@ public struct StructuredPruningPass: ModelPass {
 
 extension StructuredPruningPass {
     /// Moments of every reduction's input over the calibration samples (nil for magnitude).
-    func measure(_ groups: [ChannelGroup], _ model: Model, _ context: PassContext) throws -> (ChannelStatistics?, String) {
+    func measure(_ groups: [ChannelGroup], _ model: Model, _ context: PassContext,
+                 streams: StreamEnergy) throws -> (ChannelStatistics?, String) {
         guard options.importance == .activation else { return (nil, "") }
         var watched: [String: Int] = [:]
         for g in groups { for r in g.reductions { watched[r.activation] = r.activationAxis } }
@@ -216,7 +228,7 @@ extension StructuredPruningPass {
         let samples = try ModelInputs.samples(folder: c.folder, count: c.folder == nil ? Self.generatedSamples : 0,
                                               model: model, dims: dims, seed: c.seed)
         let evaluator = try Evaluator(model: model, reader: context.reader)
-        evaluator.observe = { name, value in statistics.observe(name, value) }
+        evaluator.observe = { name, value in statistics.observe(name, value); streams.observe(name, value) }
         for s in samples { _ = try evaluator.run(s.values) }
         return (statistics, c.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples")
     }
@@ -249,7 +261,25 @@ extension StructuredPruningPass {
 
     /// The units each group loses: per kind, the lowest R of all its units by score over their
     /// group's mean, each group keeping at least one unit (and whole `roundTo` blocks).
-    func select(_ groups: [ChannelGroup], scores: [[Double]], emptiable: Set<Int> = []) -> [[Int]] {
+    /// What each group's scores are divided by for the ranking across layers. FFN neurons, where
+    /// every FFN adds into a residual stream: the stream's energy E‖z‖² per token there, so a
+    /// score is the share of the stream a neuron carries. Otherwise the group's mean score: each
+    /// layer's units against each other, since a CNN's feature maps have unrelated scales, and a
+    /// head's score (its channels' energies, the cross terms inside the head left out) ranks
+    /// heads within a layer better than across layers. Measured, stream against group mean:
+    /// MiniLM FFN 25% cos 0.993 against 0.944, 50% 0.955 against 0.875; SmolLM2 FFN 25%
+    /// perplexity 114 against 112; heads: MiniLM 25% 0.924 against 0.935, SmolLM2 KV 25% 85 against 56.
+    func rankingScales(_ groups: [ChannelGroup], scores: [[Double]], streams: [Int: Int], energy: StreamEnergy) -> [Double] {
+        var scales = scores.map { max($0.reduce(0, +) / Double(max($0.count, 1)), .leastNormalMagnitude) }
+        let members = groups.indices.filter { groups[$0].kind == .neurons }
+        let energies = members.compactMap { k in streams[k].map(energy.energy) }
+        if !members.isEmpty, energies.count == members.count, energies.allSatisfy({ $0 > 0 }) {
+            for (k, e) in zip(members, energies) { scales[k] = e }
+        }
+        return scales
+    }
+
+    func select(_ groups: [ChannelGroup], scores: [[Double]], scales: [Double], emptiable: Set<Int> = []) -> [[Int]] {
         var removed = [[Int]](repeating: [], count: groups.count)
         /// The fewest units group k keeps: the layer cap's share, at least one unless emptiable.
         func floor(_ k: Int) -> Int {
@@ -263,8 +293,7 @@ extension StructuredPruningPass {
             var budget = Int((Double(total) * ratio).rounded())
             var ranked: [(group: Int, unit: Int, score: Double)] = []
             for k in members {
-                let mean = max(scores[k].reduce(0, +) / Double(max(scores[k].count, 1)), .leastNormalMagnitude)
-                for (u, s) in scores[k].enumerated() { ranked.append((k, u, s / mean)) }
+                for (u, s) in scores[k].enumerated() { ranked.append((k, u, s / scales[k])) }
             }
             ranked.sort { ($0.score, $0.group, $0.unit) < ($1.score, $1.group, $1.unit) }
             for r in ranked where budget > 0 {

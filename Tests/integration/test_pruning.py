@@ -114,6 +114,28 @@ def test_ratio_out_of_range_is_refused(slim, tmp_path):
     assert len(p.stderr.strip().splitlines()) == 1
 
 
+def test_every_element_of_an_ints_attribute_follows(slim, tmp_path):
+    """com.microsoft Attention with qkv_hidden_sizes: all three sizes follow the kept heads (one
+    edit per element used to overwrite the others), with num_heads."""
+    m = onnx.load(os.path.join(PRUNING, "attention_fused.onnx"))
+    for n in m.graph.node:
+        if n.op_type == "Attention":
+            n.attribute.append(onnx.helper.make_attribute("qkv_hidden_sizes", [32, 32, 32]))
+    src, out = tmp_path / "qkv.onnx", tmp_path / "pruned.onnx"
+    onnx.save(m, str(src))
+    p = slim("convert", src, out, "--prune-heads", "0.5")
+    assert p.returncode == 0, describe_run(p)
+    onnx.checker.check_model(str(out), full_check=True)
+    attention = [n for n in onnx.load(str(out)).graph.node if n.op_type == "Attention"]
+    assert len(attention) == 2
+    for n in attention:
+        a = {x.name: x for x in n.attribute}
+        assert list(a["qkv_hidden_sizes"].ints) == [16, 16, 16] and a["num_heads"].i == 2
+    sa, sb = ort_session(str(src)), ort_session(str(out))
+    feed = random_feed(sa, m, seed=1)
+    assert sb.run(None, feed)[0].shape == sa.run(None, feed)[0].shape
+
+
 def layer_lines(slim, src: str, out, *args) -> list[str]:
     p = slim("convert", src, out, *args, "--report", "json")
     assert p.returncode == 0, describe_run(p)

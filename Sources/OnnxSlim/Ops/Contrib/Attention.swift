@@ -13,7 +13,11 @@ import Glibc
 enum AttentionOp {
     /// Q, K and V widths.
     static func sizes(_ node: AttributeReading, packed: Int) -> (q: Int, k: Int, v: Int)? {
-        if let s = node.ints("qkv_hidden_sizes"), s.count == 3 { return (s[0], s[1], s[2]) }
+        sizes(node.ints("qkv_hidden_sizes"), packed: packed)
+    }
+
+    static func sizes(_ given: [Int]?, packed: Int) -> (q: Int, k: Int, v: Int)? {
+        if let s = given, s.count == 3 { return (s[0], s[1], s[2]) }
         guard packed % 3 == 0 else { return nil }
         return (packed / 3, packed / 3, packed / 3)
     }
@@ -21,16 +25,12 @@ enum AttentionOp {
     /// One unit per head of a packed weight: its Q, K and V columns.
     static func headUnits(_ node: Node, packed: Int) -> AxisUnits? {
         let heads = Int(node.attribute("num_heads")?.i ?? 0)
-        guard heads > 0, packed % 3 == 0, (packed / 3) % heads == 0, node.attribute("qkv_hidden_sizes") == nil else { return nil }
-        let width = packed / 3, d = width / heads
-        var units: [[Int]] = []
-        for h in 0..<heads {
-            var unit: [Int] = []
-            for part in 0..<3 {
-                let start = part * width + h * d
-                unit += Array(start..<(start + d))
-            }
-            units.append(unit)
+        guard heads > 0, let (qs, ks, vs) = sizes(node.attribute("qkv_hidden_sizes")?.ints.map { Int($0) }, packed: packed),
+              qs + ks + vs == packed, ks == qs,
+              qs % heads == 0, vs % heads == 0 else { return nil }
+        let d = qs / heads, dv = vs / heads
+        let units = (0..<heads).map { h in
+            Array((h * d)..<((h + 1) * d)) + Array((qs + h * d)..<(qs + (h + 1) * d)) + Array((2 * qs + h * dv)..<(2 * qs + (h + 1) * dv))
         }
         return AxisUnits(axis: 1, length: packed, units: units)
     }

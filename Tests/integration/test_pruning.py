@@ -136,6 +136,54 @@ def test_every_element_of_an_ints_attribute_follows(slim, tmp_path):
     assert sb.run(None, feed)[0].shape == sa.run(None, feed)[0].shape
 
 
+def two_ffn_model(zero_second: int):
+    """x [2,3,16] → two FFNs (MatMul → Relu → Reshape [..,64,1] → Reshape [..,64] → MatMul).
+    The first FFN's Reshape target copies the hidden dim with 0, which the pass does not
+    rewrite: that group is dropped. The second's targets are literals it rewrites; its first
+    `zero_second` neurons have zero weights."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(4)
+    w = [rng.standard_normal(s).astype(np.float32) * 0.3 for s in [(16, 64), (64, 16), (16, 64), (64, 16)]]
+    w[2][:, :zero_second] = 0
+    w[3][:zero_second, :] = 0
+    inits = [numpy_helper.from_array(a, f"w{i}") for i, a in enumerate(w)]
+    inits += [numpy_helper.from_array(np.array(v, np.int64), f"s{i}")
+              for i, v in enumerate([[0, 0, 0, 1], [2, 3, 64], [2, 3, 64, 1], [2, 3, 64]])]
+    nodes = []
+    for layer, (a, b, up, down) in enumerate([("x", "h", 0, 1), ("h", "y", 2, 3)]):
+        t = f"l{layer}_"
+        nodes += [helper.make_node("MatMul", [a, f"w{up}"], [t + "up"], name=t + "up"),
+                  helper.make_node("Relu", [t + "up"], [t + "act"]),
+                  helper.make_node("Reshape", [t + "act", f"s{2 * layer}"], [t + "r0"]),
+                  helper.make_node("Reshape", [t + "r0", f"s{2 * layer + 1}"], [t + "r1"]),
+                  helper.make_node("MatMul", [t + "r1", f"w{down}"], [b], name=t + "down")]
+    graph = helper.make_graph(nodes, "two_ffn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 16])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def test_a_dropped_group_leaves_the_next_groups_lengths_in_place(slim, tmp_path):
+    """The first FFN's group is dropped for its Reshape target; the second keeps its own length
+    rewrites (they were once paired by position before the drop) and loses exactly its zero
+    neurons: the output is unchanged."""
+    src, out = tmp_path / "two_ffn.onnx", tmp_path / "pruned.onnx"
+    onnx.save(two_ffn_model(zero_second=32), str(src))
+    # 32 of the 80 units (l1 up 64, l0 down 16): exactly the zero ones.
+    p = slim("convert", src, out, "--prune-ffn", "0.4", "--round-to", "1", "--no-prune-compensation", "--report", "json")
+    assert p.returncode == 0, describe_run(p)
+    line = next(l for l in json.loads(p.stdout)["passes"] if l.startswith("prune:"))
+    assert "copies a dim (0) that changes" in line, line
+    assert [l.strip().split(", ")[0] for l in line.splitlines()[1:]] == ["l1_up: neurons 64 → 32"], line
+    onnx.checker.check_model(str(out), full_check=True)
+    shapes = {t.name: list(onnx.numpy_helper.to_array(t)) for t in onnx.load(str(out)).graph.initializer if t.name.startswith("s")}
+    assert shapes["s0"] == [0, 0, 0, 1] and shapes["s1"] == [2, 3, 64]
+    assert shapes["s2"] == [2, 3, 32, 1] and shapes["s3"] == [2, 3, 32]
+    x = np.random.default_rng(1).standard_normal((2, 3, 16)).astype(np.float32)
+    want = ort_session(str(src)).run(None, {"x": x})[0]
+    got = ort_session(str(out)).run(None, {"x": x})[0]
+    assert np.abs(got - want).max() < 1e-5
+
+
 def layer_lines(slim, src: str, out, *args) -> list[str]:
     p = slim("convert", src, out, *args, "--report", "json")
     assert p.returncode == 0, describe_run(p)

@@ -150,8 +150,9 @@ def test_smollm2_quantized_perplexity(slim, tmp_path, lm, full_session, tokens, 
 def test_smollm2_pruned_kv_groups_and_ffn_perplexity(slim, tmp_path, lm, tokens, summary_lines):
     """25% of the KV groups (each with its 3 query heads: grouped-query attention) and 25% of
     the SwiGLU neurons, importance on 8 x 128 tokens of the Lee test documents (not the
-    measured text). Measured (float 41.93): KV groups 25% 55.6, FFN 25% 114.2 (112.0 with each layer ranked against its mean) -- one-shot,
-    before any repair; magnitude importance takes FFN 25% to ~2e5."""
+    measured text). Measured (float 41.93): KV groups 25% 55.6, FFN 25% 114.2 (112.0 with each
+    layer ranked against its mean) -- one-shot, before any repair; magnitude importance takes
+    FFN 25% to ~2e5."""
     calibration = tmp_path / "calibration"
     lee = lm_metrics_lee_ids(lm)
     for i in range(8):

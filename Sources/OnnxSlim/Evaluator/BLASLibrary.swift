@@ -29,22 +29,26 @@ enum BLASLibrary {
         let sgemm: Sgemm, dgemm: Dgemm, sgemv: Sgemv, setThreads: SetThreads, coreName: CoreName
     }
 
-    /// The library's entry points; loading failure is fatal (the package installs libopenblas).
-    static let functions: Functions = {
+    /// The opened library; failure is fatal (the package installs libopenblas).
+    static let handle: UnsafeMutableRawPointer = {
         chooseCoreType()
         let names = ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"]
         guard let handle = names.lazy.compactMap({ dlopen($0, RTLD_NOW | RTLD_GLOBAL) }).first else {
             fatalError("onnx-slim: cannot load OpenBLAS (install libopenblas0 / libopenblas-dev)")
         }
-        func symbol<T>(_ name: String, as _: T.Type) -> T {
-            guard let p = dlsym(handle, name) else { fatalError("onnx-slim: OpenBLAS lacks \(name)") }
-            return unsafeBitCast(p, to: T.self)
-        }
-        return Functions(sgemm: symbol("cblas_sgemm", as: Sgemm.self), dgemm: symbol("cblas_dgemm", as: Dgemm.self),
-                         sgemv: symbol("cblas_sgemv", as: Sgemv.self),
-                         setThreads: symbol("openblas_set_num_threads", as: SetThreads.self),
-                         coreName: symbol("openblas_get_corename", as: CoreName.self))
+        return handle
     }()
+
+    /// An entry point of the library (BLAS, CBLAS, or the LAPACK routines OpenBLAS bundles).
+    static func symbol<T>(_ name: String, as _: T.Type) -> T {
+        guard let p = dlsym(handle, name) else { fatalError("onnx-slim: OpenBLAS lacks \(name)") }
+        return unsafeBitCast(p, to: T.self)
+    }
+
+    static let functions = Functions(sgemm: symbol("cblas_sgemm", as: Sgemm.self), dgemm: symbol("cblas_dgemm", as: Dgemm.self),
+                                     sgemv: symbol("cblas_sgemv", as: Sgemv.self),
+                                     setThreads: symbol("openblas_set_num_threads", as: SetThreads.self),
+                                     coreName: symbol("openblas_get_corename", as: CoreName.self))
 
     /// The kernel family OpenBLAS runs with ("SkylakeX", "Haswell", …).
     static var coreName: String {

@@ -26,6 +26,9 @@ struct ConvertCommand: ParsableCommand {
     @OptionGroup(title: "Pruning")
     var pruning: PruningOptions
 
+    @OptionGroup(title: "Low-rank factorization")
+    var lowRank: LowRankOptions
+
     @OptionGroup(title: "Quantization")
     var quantization: QuantizationOptions
 
@@ -36,6 +39,7 @@ struct ConvertCommand: ParsableCommand {
         guard (1...22).contains(zstdLevel) else { throw ValidationError("--zstd-level must be between 1 and 22") }
         try verification.check()
         try pruning.check()
+        try lowRank.check()
     }
 
     func run() throws {
@@ -48,9 +52,20 @@ struct ConvertCommand: ParsableCommand {
         var model = loaded.model
         let context = PassContext()
         let dims = try verification.generation.dimValues(), seed = verification.generation.seed
-        // Pruning first (it measures the float model), then quantization.
-        let pipeline = PassPipeline(pruning.passes(calibration: quantization.calibration, dims: dims, seed: seed)
-            + (try quantization.passes(for: model, dims: dims, seed: seed, calibrationUsedElsewhere: pruning.isRequested)))
+        // The structural passes in the order their options were given (each measures the model
+        // the one before left), then quantization.
+        var structural = [(flags: ["--prune-heads", "--prune-ffn", "--prune-channels"],
+                           passes: pruning.passes(calibration: quantization.calibration, dims: dims, seed: seed)),
+                          (flags: ["--low-rank", "--low-rank-energy"],
+                           passes: lowRank.passes(roundTo: pruning.roundTo, calibration: quantization.calibration, dims: dims, seed: seed))]
+        let arguments = CommandLine.arguments
+        func position(_ flags: [String]) -> Int {
+            arguments.firstIndex { a in flags.contains { a == $0 || a.hasPrefix($0 + "=") } } ?? arguments.count
+        }
+        structural.sort { position($0.flags) < position($1.flags) }
+        let pipeline = PassPipeline(structural.flatMap(\.passes)
+            + (try quantization.passes(for: model, dims: dims, seed: seed,
+                                       calibrationUsedElsewhere: pruning.isRequested || lowRank.isRequested)))
         let passes = try pipeline.run(&model, context) { MemoryTrace.mark("after \($0.name)") }.map(\.line)
 
         // Verification runs before anything is written: a breached bound leaves no output.

@@ -120,11 +120,13 @@ public struct GraphPatch {
             }
         }
         // What the rewires left unread goes, through the index of the edited graph.
+        // (The index is of the graph before insertion: what inserted nodes read stays.)
         let scope = GraphIndex(g, weights: false).main
-        removeUnread(unhooked, in: scope, removed: &removed)
+        let readByInserted = Set(inserted.values.flatMap { $0.flatMap(\.inputs) })
+        removeUnread(unhooked.filter { !readByInserted.contains($0) }, in: scope, keeping: readByInserted, removed: &removed)
         // Initializers the rewires or the removed nodes read, now read by nothing.
         let candidates = unhooked + removed.flatMap { scope.nodes[$0].inputs }
-        let unread = Set(candidates.filter { !$0.isEmpty && !scope.isRead($0, removed: removed) })
+        let unread = Set(candidates.filter { !$0.isEmpty && !readByInserted.contains($0) && !scope.isRead($0, removed: removed) })
         if !unread.isEmpty {
             let declared = Set(g.inputs.map(\.name) + g.outputs.map(\.name))
             g.initializers.removeAll { unread.contains($0.name) && !declared.contains($0.name) }
@@ -141,11 +143,11 @@ public struct GraphPatch {
 
     /// Marks for removal the producers of `names` that nothing reads any more, and in turn the
     /// producers of their inputs (subgraph-free nodes only; graph outputs stay).
-    private static func removeUnread(_ names: [String], in scope: GraphIndex.Scope, removed: inout Set<Int>) {
+    private static func removeUnread(_ names: [String], in scope: GraphIndex.Scope, keeping kept: Set<String>, removed: inout Set<Int>) {
         var pending = names
         while let name = pending.popLast() {
             guard let k = scope.producers[name]?.node, !removed.contains(k), scope.nodes[k].subgraphs.isEmpty,
-                  !scope.nodes[k].outputs.contains(where: { scope.isRead($0, removed: removed) }) else { continue }
+                  !scope.nodes[k].outputs.contains(where: { kept.contains($0) || scope.isRead($0, removed: removed) }) else { continue }
             removed.insert(k)
             pending += scope.nodes[k].inputs.filter { !$0.isEmpty }
         }

@@ -218,26 +218,23 @@ public struct StructuredPruningPass: ModelPass {
 extension StructuredPruningPass {
     /// Moments of every reduction's input over the calibration samples (nil for magnitude).
     func measure(_ groups: [ChannelGroup], _ model: Model, _ context: PassContext,
-                 streams: StreamEnergy) throws -> (ChannelStatistics?, String) {
+                 streams: StreamEnergy) throws -> (ActivationStatistics?, String) {
         guard options.importance == .activation else { return (nil, "") }
         var watched: [String: Int] = [:]
         for g in groups { for r in g.reductions { watched[r.activation] = r.activationAxis } }
-        let statistics = ChannelStatistics(watching: watched)
-        let c = options.calibration
-        let dims = ActivationSmoothingPass.generatedDims(model, given: c.dims, length: 64)
-        let samples = try ModelInputs.samples(folder: c.folder, count: c.folder == nil ? Self.generatedSamples : 0,
-                                              model: model, dims: dims, seed: c.seed)
-        let evaluator = try Evaluator(model: model, reader: context.reader)
-        evaluator.observe = { name, value in statistics.observe(name, value); streams.observe(name, value) }
-        for s in samples { _ = try evaluator.run(s.values) }
-        return (statistics, c.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples")
+        let statistics = ActivationStatistics(watching: watched)
+        let source = try CalibrationRun.observe(model, options.calibration, generated: Self.generatedSamples, reader: context.reader) {
+            statistics.observe($0, $1)
+            streams.observe($0, $1)
+        }
+        return (statistics, source)
     }
 
     /// Each unit's importance (see the type's comment). Where the removed units' mean will be
     /// compensated, only their fluctuation around it is lost: E[(x_i − μ_i)²]·‖W_i‖² (FLAP's
     /// criterion; EfficientNet-Lite0 at 30% of channels: top-1 agreement 0.473 against 0.345
     /// with E[x_i²]).
-    func score(_ g: ChannelGroup, statistics: ChannelStatistics?, index: GraphIndex,
+    func score(_ g: ChannelGroup, statistics: ActivationStatistics?, index: GraphIndex,
                weight: (String) throws -> NDArray) throws -> [Double] {
         var scores = [Double](repeating: 0, count: g.unitCount)
         if let statistics {

@@ -1,0 +1,84 @@
+/// What passes learn about activations on calibration samples, accumulated in Float64 over the
+/// samples in memory proportional to the channel counts (not the samples). One collector for
+/// pruning importance, low-rank whitening and least-squares repair:
+///
+/// - moments: E[x_i] and E[x_i²] for each index i of a watched axis, every other axis averaged
+///   over (pruning scores units by E[x_i²]·‖W_i‖² and compensates removed ones with E[x_i]);
+/// - Gram matrices: E[x xᵀ] over the last axis, every row (token, pixel) one sample of x
+///   (the input covariance a dense layer's whitened SVD and least-squares refit need).
+public final class ActivationStatistics {
+    public struct Moments {
+        public var sum: [Double]
+        public var sumSquares: [Double]
+        public var count: Int = 0
+
+        public var mean: [Double] { sum.map { $0 / Double(max(count, 1)) } }
+        public var meanSquare: [Double] { sumSquares.map { $0 / Double(max(count, 1)) } }
+    }
+
+    /// Σ x xᵀ over `rows` rows of width `width`.
+    public struct Gram {
+        public var width: Int
+        public var sum: [Double]
+        public var rows: Int = 0
+
+        /// E[x xᵀ] (zero before any row).
+        public var second: Matrix {
+            Matrix(rows: width, cols: width, values: sum.map { $0 / Double(max(rows, 1)) })
+        }
+    }
+
+    /// The axis watched per activation name.
+    private let watched: [String: Int]
+    private let gramNames: Set<String>
+    public private(set) var moments: [String: Moments] = [:]
+    public private(set) var grams: [String: Gram] = [:]
+    /// One sample's Gram in Float32 (BLAS), reused.
+    private var scratch: [Float] = []
+
+    public init(watching watched: [String: Int] = [:], grams: Set<String> = []) {
+        self.watched = watched
+        gramNames = grams
+    }
+
+    /// Adds one value (call from `Evaluator.observe`).
+    public func observe(_ name: String, _ value: NDArray) {
+        if gramNames.contains(name) { addGram(name, value) }
+        guard let axis = watched[name], axis < value.rank, case .float(let v) = value.storage else { return }
+        let length = value.shape[axis]
+        let inner = value.shape[(axis + 1)...].reduce(1, *), outer = value.shape[..<axis].reduce(1, *)
+        var m = moments[name] ?? Moments(sum: [Double](repeating: 0, count: length), sumSquares: [Double](repeating: 0, count: length))
+        guard m.sum.count == length else { return }
+        v.withUnsafeBufferPointer { p in
+            m.sum.withUnsafeMutableBufferPointer { s in m.sumSquares.withUnsafeMutableBufferPointer { q in
+                for o in 0..<outer {
+                    for i in 0..<length {
+                        let base = (o * length + i) * inner
+                        var a = 0.0, b = 0.0
+                        for k in 0..<inner { let x = Double(p[base + k]); a += x; b += x * x }
+                        s[i] += a; q[i] += b
+                    }
+                }
+            } }
+        }
+        m.count += outer * inner
+        moments[name] = m
+    }
+
+    /// XᵀX of one value (rows × width) in Float32 through BLAS, added to the Float64 sum: the
+    /// products within one sample stay in single precision, the sum over samples does not.
+    private func addGram(_ name: String, _ value: NDArray) {
+        guard let width = value.shape.last, width > 0, case .float(let v) = value.storage else { return }
+        let rows = v.count / width
+        var g = grams[name] ?? Gram(width: width, sum: [Double](repeating: 0, count: width * width))
+        guard g.width == width, rows > 0 else { return }
+        if scratch.count != width * width { scratch = [Float](repeating: 0, count: width * width) }
+        v.withUnsafeBufferPointer { x in scratch.withUnsafeMutableBufferPointer { c in
+            guard let xp = x.baseAddress, let cp = c.baseAddress else { return }
+            BLAS.sgemm(transA: true, m: width, n: width, k: rows, a: xp, lda: width, b: xp, ldb: width, c: cp, ldc: width)
+        } }
+        for i in g.sum.indices { g.sum[i] += Double(scratch[i]) }
+        g.rows += rows
+        grams[name] = g
+    }
+}

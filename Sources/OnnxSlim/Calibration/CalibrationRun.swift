@@ -1,0 +1,16 @@
+/// The calibration samples a pass observes activations on: the folder of `--calibration DIR`,
+/// else `generated` random samples (sequence axes 64 long), run through the evaluator with every
+/// main-graph value handed to `observe`.
+enum CalibrationRun {
+    /// Runs every sample; returns how the samples are described in the report.
+    static func observe(_ model: Model, _ calibration: ActivationQDQPass.Calibration, generated: Int, reader: ExternalDataReader,
+                        _ observe: @escaping (String, NDArray) -> Void) throws -> String {
+        let dims = ActivationSmoothingPass.generatedDims(model, given: calibration.dims, length: 64)
+        let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.folder == nil ? generated : 0,
+                                              model: model, dims: dims, seed: calibration.seed)
+        let evaluator = try Evaluator(model: model, reader: reader)
+        evaluator.observe = observe
+        for s in samples { _ = try evaluator.run(s.values) }
+        return calibration.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples"
+    }
+}

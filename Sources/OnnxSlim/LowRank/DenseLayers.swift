@@ -1,0 +1,50 @@
+import Foundation
+
+/// The layers `--low-rank` may factor: MatMul(x, W) and Gemm(x, W) (transA 0, transB either) of
+/// the main graph whose W is a 2-D float32 weight (initializer or Constant node) that this layer
+/// alone reads, with x an activation. Everything else is left, with a reason.
+struct DenseLayer {
+    var node: Int
+    var label: String
+    var input: String
+    var weight: String
+    /// Gemm with transB: W is stored out×in.
+    var transposed: Bool
+    var inputs: Int
+    var outputs: Int
+}
+
+enum DenseLayers {
+    static func find(_ index: GraphIndex, ops: Set<String>, exclude: NSRegularExpression?) -> (layers: [DenseLayer], skipped: [String: Int]) {
+        var layers: [DenseLayer] = [], skipped: [String: Int] = [:]
+        for (k, node) in index.main.nodes.enumerated() where node.isDefaultDomain && ops.contains(node.opType) && node.inputs.count > 1 {
+            let label = node.name.isEmpty ? node.outputs.first ?? node.opType : node.name
+            if let exclude, exclude.firstMatch(in: label, range: NSRange(label.startIndex..., in: label)) != nil {
+                skipped["excluded by --low-rank-exclude", default: 0] += 1
+                continue
+            }
+            let name = node.inputs[1]
+            guard index.weight(node.inputs[0], from: .main) == nil, let w = index.weight(name, from: .main) else {
+                skipped["\(node.opType): the weight is computed", default: 0] += 1
+                continue
+            }
+            guard w.tensor.dims.count == 2, w.tensor.dataType == .float else {
+                skipped["\(node.opType): the weight is not a 2-D float32 matrix", default: 0] += 1
+                continue
+            }
+            guard index.uses(of: GraphIndex.Key(path: w.path, name: name)).count == 1 else {
+                skipped["\(node.opType): the weight is shared with other nodes", default: 0] += 1
+                continue
+            }
+            var transposed = false
+            if node.opType == "Gemm" {
+                guard node.attribute("transA")?.i ?? 0 == 0 else { skipped["Gemm with transA", default: 0] += 1; continue }
+                transposed = node.attribute("transB")?.i ?? 0 != 0
+            }
+            let rows = Int(w.tensor.dims[0]), cols = Int(w.tensor.dims[1])
+            layers.append(DenseLayer(node: k, label: label, input: node.inputs[0], weight: name, transposed: transposed,
+                                     inputs: transposed ? cols : rows, outputs: transposed ? rows : cols))
+        }
+        return (layers, skipped)
+    }
+}

@@ -1,0 +1,61 @@
+/// The best rank-r approximation of a dense layer's weight for the layer's own inputs
+/// (SVD-LLM's truncation-aware whitening).
+///
+/// For y = x·W (W: in×out) the output error of Ŵ on inputs with second moment G = E[x xᵀ] is
+/// E‖x(W − Ŵ)‖² = ‖Lᵀ(W − Ŵ)‖²_F with G = L Lᵀ (Cholesky). So with the SVD Lᵀ W = U Σ Vᵀ, the
+/// truncation Ŵ = L⁻ᵀ U_r Σ_r V_rᵀ is optimal and loses exactly Σ_{i>r} σ_i²: each singular
+/// value squared is the output energy its component carries. Plain SVD is the case G = I (it
+/// minimises the weight error, which on trained weights is not the output error).
+///
+/// G is damped, G + λ·mean(diag G)·I: calibration sees fewer tokens than a wide layer has inputs
+/// (MiniLM's 1536-wide FFN output on ~600 tokens), and undamped null directions of G would be
+/// amplified by L⁻ᵀ on inputs the calibration never showed.
+struct WhitenedSVD {
+    /// σ_i², descending: the output energy per row of each component.
+    let spectrum: [Double]
+    private let whitening: Matrix?   // L (lower), nil for plain SVD
+    private let u: Matrix
+    private let s: [Double]
+    private let vt: Matrix
+
+    /// `second`: E[x xᵀ] of the layer input (in×in), nil for plain SVD of `w` (in×out).
+    init(_ w: Matrix, second: Matrix?, damping: Double) throws {
+        var l: Matrix?
+        if var g = second {
+            precondition(g.rows == w.rows && g.cols == w.rows, "WhitenedSVD: input covariance does not match the weight")
+            let scale = max(g.meanDiagonal, .leastNormalMagnitude)
+            var lambda = damping * scale
+            let base = g
+            for _ in 0..<8 {
+                for i in 0..<g.rows { g[i, i] = base[i, i] + lambda }
+                if let factor = try LAPACK.cholesky(g) { l = factor; break }
+                lambda = max(lambda * 10, 1e-10 * scale)
+            }
+            guard l != nil else { throw OnnxSlimError(.badInput, "the layer's input covariance is not positive definite even when damped") }
+        }
+        let m = l.map { $0.multiplied(by: w, transposingSelf: true) } ?? w
+        (u, s, vt) = try LAPACK.svd(m)
+        whitening = l
+        spectrum = s.map { $0 * $0 }
+    }
+
+    /// Σ σ_i²: the layer's output energy (whitened) or ‖W‖² (plain).
+    var total: Double { spectrum.reduce(0, +) }
+
+    /// The energy lost at rank r: Σ_{i≥r} σ_i².
+    func loss(rank r: Int) -> Double { spectrum[min(r, spectrum.count)...].reduce(0, +) }
+
+    /// W ≈ A·B with A (in×r) = L⁻ᵀ U_r √Σ_r and B (r×out) = √Σ_r V_rᵀ: the singular values split
+    /// evenly, so both factors have comparable ranges for quantization.
+    func factors(rank r: Int) -> (a: Matrix, b: Matrix) {
+        let r = min(r, s.count)
+        var ur = u.columns(0..<r), br = vt.rows(0..<r)
+        for j in 0..<r {
+            let root = s[j].squareRoot()
+            for i in 0..<ur.rows { ur[i, j] *= root }
+            for k in 0..<br.cols { br[j, k] *= root }
+        }
+        let a = whitening.map { LAPACK.solveTriangular($0, lower: true, transposed: true, ur) } ?? ur
+        return (a, br)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+/// `--low-rank R` / `--low-rank-energy E`: dense layers factored into two MatMuls,
+/// MatMul(x, W) → MatMul(MatMul(x, A), B), by activation-aware (whitened) SVD.
+///
+/// 1. Layers: `DenseLayers` (MatMul and Gemm with a float32 weight of their own).
+/// 2. Statistics: E[x xᵀ] of each layer's input on calibration samples (`--calibration DIR`,
+///    else generated), in Float64, collected in as many evaluator runs as the memory bound
+///    needs (`gramBudget`). `--low-rank-data none` skips them: plain SVD of W.
+/// 3. Spectra: `WhitenedSVD` of each layer; σ_i² is the output energy component i carries.
+/// 4. Ranks: `RankAllocation` under one budget across layers (R of the layers' parameters), or
+///    per layer the smallest rank keeping E of the output energy; multiples of `--round-to`, and
+///    only ranks that save parameters.
+/// 5. One `GraphPatch`: W becomes B (same name, so `diff` pairs the layer), A is a new
+///    initializer read by a MatMul inserted before the layer.
+public struct LowRankPass: ModelPass {
+    public enum DataSource: String, Sendable, CaseIterable { case activations, none }
+
+    public struct Options {
+        /// Fraction of the factorable layers' parameters kept.
+        public var keep: Double?
+        /// Per layer, the share of its output energy kept.
+        public var energy: Double?
+        public var data: DataSource = .activations
+        public var roundTo = 8
+        public var ops: Set<String> = ["MatMul", "Gemm"]
+        public var exclude: NSRegularExpression?
+        /// λ of the damped input covariance G + λ·mean(diag G)·I.
+        public var damping = 0.01
+        public var calibration = ActivationQDQPass.Calibration()
+        /// Bytes of Float64 covariance held at once (more layers: more evaluator runs).
+        public var gramBudget = 256 << 20
+        public init() {}
+    }
+
+    public var options: Options
+    public init(_ options: Options) { self.options = options }
+
+    public var name: String { "low-rank" }
+    public var summary: String { "Factors dense layers into two low-rank MatMuls by whitened SVD, with ranks chosen across layers under one budget." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 1 }
+
+    /// Samples generated when no calibration folder is given.
+    public static let generatedSamples = 8
+
+    public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
+        guard let graph = model.graph else { return PassOutcome(name: name, changed: false, summary: []) }
+        let index = GraphIndex(graph)
+        let (layers, skippedCounts) = DenseLayers.find(index, ops: options.ops, exclude: options.exclude)
+        let skipped = skippedCounts.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
+        let worthIt = layers.filter { RankAllocation.maxRank(inputs: $0.inputs, outputs: $0.outputs, roundTo: options.roundTo) > 0 }
+        guard !worthIt.isEmpty else {
+            return PassOutcome(name: name, changed: false, summary: ["no layer is large enough to factor"], skipped: skipped)
+        }
+        func matrix(_ l: DenseLayer) throws -> Matrix {
+            guard let t = index.weight(l.weight, from: .main)?.tensor else { throw OnnxSlimError(.badInput, "'\(l.weight)' is not a weight") }
+            let w = Matrix(try NDArray(tensor: t, reader: context.reader))
+            return l.transposed ? w.transposed : w
+        }
+
+        // Spectra (and, when every covariance fits at once, the covariances for step 5).
+        var spectra: [[Double]] = []
+        var kept: [String: Matrix] = [:]
+        var source = "weights only (plain SVD, --low-rank-data none)"
+        let inputs = Self.chunks(worthIt, budget: options.gramBudget)
+        if options.data == .activations {
+            var byLayer: [Int: [Double]] = [:]
+            for chunk in inputs {
+                let seconds = try collect(chunk, model, context, source: &source)
+                for (k, l) in worthIt.enumerated() where chunk.contains(l.input) {
+                    byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.input], damping: options.damping).spectrum
+                }
+                if inputs.count == 1 { kept = seconds }
+            }
+            spectra = worthIt.indices.map { byLayer[$0] ?? [] }
+        } else {
+            spectra = try worthIt.map { try WhitenedSVD(try matrix($0), second: nil, damping: 0).spectrum }
+        }
+
+        let allocation = worthIt.indices.map { RankAllocation.Layer(inputs: worthIt[$0].inputs, outputs: worthIt[$0].outputs, spectrum: spectra[$0]) }
+        let ranks = options.energy.map { RankAllocation.byEnergy(allocation, energy: $0, roundTo: options.roundTo) }
+            ?? RankAllocation.underBudget(allocation, keep: options.keep ?? 1, roundTo: options.roundTo)
+        let chosen = worthIt.indices.filter { ranks[$0] != nil }
+        guard !chosen.isEmpty else {
+            return PassOutcome(name: name, changed: false, summary: ["every layer stays dense at this budget"], skipped: skipped)
+        }
+
+        // Factors of the chosen layers, their covariances collected again if they were dropped.
+        var patch = GraphPatch("low-rank")
+        var names = NameAllocator(model)
+        var before = 0, after = 0
+        let pending = Set(chosen.map { worthIt[$0].input })
+        var seconds = kept
+        for chunk in (options.data == .none || !kept.isEmpty ? [pending] : Self.chunks(chosen.map { worthIt[$0] }, budget: options.gramBudget)) {
+            if options.data == .activations && kept.isEmpty { seconds = try collect(chunk, model, context, source: &source) }
+            for k in chosen where chunk.contains(worthIt[k].input) {
+                let l = worthIt[k], r = ranks[k]!
+                let svd = try WhitenedSVD(try matrix(l), second: options.data == .none ? nil : seconds[l.input], damping: options.damping)
+                let (a, b) = svd.factors(rank: r)
+                let node = index.main.nodes[l.node]
+                let aName = names.fresh(l.weight + "_low_rank_a"), hidden = names.fresh(l.label + "_low_rank")
+                patch.add(.addInitializer(.main, a.ndarray().tensor(name: aName)))
+                patch.add(.insertNodes(.main, [Node("MatMul", inputs: [node.inputs[0], aName], outputs: [hidden], name: hidden)],
+                                       before: l.node))
+                patch.add(.rewire(.main, node: l.node, input: 0, to: hidden))
+                let key = GraphIndex.Key(path: index.weight(l.weight, from: .main)!.path, name: l.weight)
+                patch.add(.replaceWeight(key, (l.transposed ? b.transposed : b).ndarray().tensor(name: l.weight)))
+                let dense = l.inputs * l.outputs, factored = r * (l.inputs + l.outputs)
+                before += dense
+                after += factored
+                let energy = 1 - svd.loss(rank: r) / max(svd.total, .leastNormalMagnitude)
+                patch.note("\(l.label): \(l.inputs)×\(l.outputs) → rank \(r), parameters \(dense) → \(factored), "
+                           + "\(options.data == .none ? "weight" : "output") energy kept \(String(format: "%.4f", energy))")
+            }
+        }
+        model = try patch.applied(to: model)
+        let total = worthIt.reduce(0) { $0 + $1.inputs * $1.outputs }
+        var summary = ["\(chosen.count) of \(worthIt.count) layers factored, their parameters \(before) → \(after)",
+                       "factorable layers' parameters \(total) → \(total - before + after) (\(String(format: "%.3f", Double(total - before + after) / Double(total))))"]
+        summary.append(options.data == .none ? "plain SVD of the weights (--low-rank-data none)" : "whitened by input covariance on \(source)")
+        return PassOutcome(name: name, changed: true, summary: summary, skipped: skipped, details: patch.record.lines)
+    }
+
+    /// The layers' distinct inputs in groups whose covariances (width² Float64) fit `budget`.
+    static func chunks(_ layers: [DenseLayer], budget: Int) -> [Set<String>] {
+        var out: [Set<String>] = [], current = Set<String>(), bytes = 0
+        for l in layers where !current.contains(l.input) && !out.contains(where: { $0.contains(l.input) }) {
+            let size = l.inputs * l.inputs * 8
+            if !current.isEmpty && bytes + size > budget { out.append(current); current = []; bytes = 0 }
+            current.insert(l.input)
+            bytes += size
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+
+    /// E[x xᵀ] of `inputs` over the calibration samples.
+    func collect(_ inputs: Set<String>, _ model: Model, _ context: PassContext, source: inout String) throws -> [String: Matrix] {
+        let statistics = ActivationStatistics(grams: inputs)
+        source = try CalibrationRun.observe(model, options.calibration, generated: Self.generatedSamples, reader: context.reader) {
+            statistics.observe($0, $1)
+        }
+        return statistics.grams.mapValues(\.second)
+    }
+}

@@ -1,0 +1,90 @@
+import XCTest
+@testable import OnnxSlim
+
+/// The math of `--low-rank`: whitened SVD factors and the rank allocation across layers.
+final class LowRankTests: XCTestCase {
+    private func random(_ rows: Int, _ cols: Int, seed: UInt64, scale: Double = 1) -> Matrix {
+        var rng = SplitMix64(seed: seed)
+        return Matrix(rows: rows, cols: cols, values: (0..<(rows * cols)).map { _ in Double(rng.normal()) * scale })
+    }
+
+    /// Inputs with per-feature scales from 1 down to 1e-3, mixed by a random rotation: an
+    /// anisotropic input distribution like a trained layer's.
+    private func anisotropicInputs(rows: Int, width: Int, seed: UInt64) throws -> Matrix {
+        var z = random(rows, width, seed: seed)
+        for j in 0..<width {
+            let s = pow(1e-3, Double(j) / Double(width - 1))
+            for i in 0..<rows { z[i, j] *= s }
+        }
+        let q = try LAPACK.svd(random(width, width, seed: seed + 1)).u
+        return z * q
+    }
+
+    private func second(_ x: Matrix) -> Matrix {
+        var g = x.multiplied(by: x, transposingSelf: true)
+        for i in g.values.indices { g.values[i] /= Double(x.rows) }
+        return g
+    }
+
+    func testALowRankWeightIsFactoredExactly() throws {
+        let w = random(64, 8, seed: 1) * random(8, 48, seed: 2)
+        let x = try anisotropicInputs(rows: 500, width: 64, seed: 3)
+        for g in [second(x), nil] {
+            let svd = try WhitenedSVD(w, second: g, damping: 1e-6)
+            let (a, b) = svd.factors(rank: 8)
+            XCTAssertEqual(a.rows, 64); XCTAssertEqual(a.cols, 8); XCTAssertEqual(b.rows, 8); XCTAssertEqual(b.cols, 48)
+            XCTAssertLessThan((a * b - w).norm / w.norm, 1e-9)
+            XCTAssertLessThan(svd.loss(rank: 8) / svd.total, 1e-20)
+        }
+    }
+
+    func testFullRankReconstructsTheWeight() throws {
+        let w = random(40, 24, seed: 4)
+        let g = second(try anisotropicInputs(rows: 300, width: 40, seed: 5))
+        let (a, b) = try WhitenedSVD(w, second: g, damping: 1e-6).factors(rank: 24)
+        XCTAssertLessThan((a * b - w).norm / w.norm, 1e-9)
+    }
+
+    /// On anisotropic inputs the whitened truncation has the smaller output error ‖X(W − Ŵ)‖, and
+    /// its predicted loss Σ_{i≥r} σ_i² is the measured one.
+    func testWhitenedBeatsPlainSVDOnAnisotropicInputs() throws {
+        let w = random(48, 32, seed: 6)
+        let x = try anisotropicInputs(rows: 800, width: 48, seed: 7)
+        func outputError(_ svd: WhitenedSVD) -> Double {
+            let (a, b) = svd.factors(rank: 8)
+            return (x * (w - a * b)).norm
+        }
+        let whitened = try WhitenedSVD(w, second: second(x), damping: 1e-9)
+        let plain = try WhitenedSVD(w, second: nil, damping: 0)
+        let (ew, ep) = (outputError(whitened), outputError(plain))
+        XCTAssertLessThan(ew, 0.5 * ep, "whitened \(ew), plain \(ep)")
+        let predicted = whitened.loss(rank: 8) * Double(x.rows)
+        XCTAssertEqual(ew * ew, predicted, accuracy: 1e-6 * predicted)
+    }
+
+    /// One budget across layers: the layer whose spectrum decays fast takes the whole cut and the
+    /// flat one stays dense, a smaller summed loss than the equal-rank split of the same budget.
+    func testRanksFollowTheSpectraUnderOneBudget() {
+        let steep = RankAllocation.Layer(inputs: 64, outputs: 64, spectrum: (0..<64).map { pow(0.8, Double($0)) })
+        let flat = RankAllocation.Layer(inputs: 64, outputs: 64, spectrum: (0..<64).map { 1 - Double($0) / 128 })
+        // 75% of 2 x 4096 parameters: rank r costs 128 r.
+        let ranks = RankAllocation.underBudget([steep, flat], keep: 0.75, roundTo: 4)
+        XCTAssertEqual(ranks, [16, nil])
+        func loss(_ l: RankAllocation.Layer, _ r: Int) -> Double { l.spectrum[r...].reduce(0, +) / l.total }
+        XCTAssertLessThan(loss(steep, 16), loss(steep, 24) + loss(flat, 24))
+        // Every budget: the summed loss is the least of all feasible choices (found by brute force).
+        let options = [steep, flat].map { RankAllocation.candidates($0, roundTo: 4) }
+        for keep in [0.2, 0.3, 0.4, 0.6, 0.75, 0.9] {
+            let picked = RankAllocation.underBudget([steep, flat], keep: keep, roundTo: 4)
+            var best = Double.infinity, got = Double.nan
+            for a in options[0] { for b in options[1] where Double(a.cost + b.cost) <= keep * 8192 {
+                best = min(best, a.loss + b.loss)
+                if a.rank == picked[0] && b.rank == picked[1] { got = a.loss + b.loss }
+            } }
+            XCTAssertEqual(got, best, accuracy: 1e-12, "keep \(keep): \(picked)")
+        }
+        // Everything kept: nothing is factored; per-layer energy: the steep layer needs few ranks.
+        XCTAssertEqual(RankAllocation.underBudget([steep, flat], keep: 1, roundTo: 8), [nil, nil])
+        XCTAssertEqual(RankAllocation.byEnergy([steep, flat], energy: 0.99, roundTo: 8), [24, nil])
+    }
+}

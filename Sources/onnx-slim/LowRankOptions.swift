@@ -13,6 +13,9 @@ struct LowRankOptions: ParsableArguments {
     @Option(help: "What the factorization minimises: activations (output error on --calibration samples, else generated ones) or none (plain SVD of the weights, data-free).")
     var lowRankData: LowRankPass.DataSource = .activations
 
+    @Option(help: "Damping of the input covariance, as a fraction of its mean diagonal (larger: closer to plain SVD, safer on inputs unlike the calibration).")
+    var lowRankDamping: Double = 0.01
+
     @Option(help: "Leave layers whose node name matches this regular expression dense.")
     var lowRankExclude: String?
 
@@ -24,6 +27,7 @@ struct LowRankOptions: ParsableArguments {
     func check() throws {
         if let r = lowRank { guard r > 0 && r <= 1 else { throw ValidationError("--low-rank takes a fraction in (0, 1], not \(r)") } }
         if let e = lowRankEnergy { guard e > 0 && e <= 1 else { throw ValidationError("--low-rank-energy takes a fraction in (0, 1], not \(e)") } }
+        guard lowRankDamping >= 0 && lowRankDamping.isFinite else { throw ValidationError("--low-rank-damping must be a non-negative number") }
         guard lowRank == nil || lowRankEnergy == nil else { throw ValidationError("give --low-rank or --low-rank-energy, not both") }
         if let p = lowRankExclude, (try? NSRegularExpression(pattern: p)) == nil {
             throw ValidationError("--low-rank-exclude: '\(p)' is not a regular expression")
@@ -42,6 +46,7 @@ struct LowRankOptions: ParsableArguments {
         options.energy = lowRankEnergy
         options.data = lowRankData
         options.roundTo = roundTo
+        options.damping = lowRankDamping
         options.ops = Set(lowRankOps.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
         options.exclude = lowRankExclude.flatMap { try? NSRegularExpression(pattern: $0) }
         options.calibration.folder = calibration

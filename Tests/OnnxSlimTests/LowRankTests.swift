@@ -26,15 +26,31 @@ final class LowRankTests: XCTestCase {
         return g
     }
 
+    /// E[x xᵀ] over every row of every observed value, packed and unpacked back symmetric.
+    func testGramOfObservedValuesIsTheirSecondMoment() {
+        let statistics = ActivationStatistics(grams: ["x"])
+        let a = random(6, 5, seed: 11), b = random(4, 5, seed: 12)
+        statistics.observe("x", NDArray(floats: a.values.map { Float($0) }, shape: [2, 3, 5], type: .float))
+        statistics.observe("x", NDArray(floats: b.values.map { Float($0) }, shape: [4, 5], type: .float))
+        statistics.observe("y", NDArray(floats: b.values.map { Float($0) }, shape: [4, 5], type: .float))
+        let got = try? XCTUnwrap(statistics.grams["x"])
+        XCTAssertEqual(got?.rows, 10)
+        XCTAssertNil(statistics.grams["y"])
+        let both = Matrix(rows: 10, cols: 5, values: a.values + b.values)
+        let want = second(both)
+        XCTAssertLessThan(((got?.second ?? Matrix(zeros: 5, 5)) - want).norm / want.norm, 1e-6)
+    }
+
     func testALowRankWeightIsFactoredExactly() throws {
         let w = random(64, 8, seed: 1) * random(8, 48, seed: 2)
         let x = try anisotropicInputs(rows: 500, width: 64, seed: 3)
         for g in [second(x), nil] {
             let svd = try WhitenedSVD(w, second: g, damping: 1e-6)
-            let (a, b) = svd.factors(rank: 8)
+            let (a, b) = try svd.factors(rank: 8)
             XCTAssertEqual(a.rows, 64); XCTAssertEqual(a.cols, 8); XCTAssertEqual(b.rows, 8); XCTAssertEqual(b.cols, 48)
             XCTAssertLessThan((a * b - w).norm / w.norm, 1e-9)
-            XCTAssertLessThan(svd.loss(rank: 8) / svd.total, 1e-20)
+            // The spectrum is eigenvalues of MᵀM: zero to ε·σ_max².
+            XCTAssertLessThan(svd.loss(rank: 8) / svd.total, 1e-12)
         }
     }
 
@@ -50,13 +66,13 @@ final class LowRankTests: XCTestCase {
     func testWhitenedBeatsPlainSVDOnAnisotropicInputs() throws {
         let w = random(48, 32, seed: 6)
         let x = try anisotropicInputs(rows: 800, width: 48, seed: 7)
-        func outputError(_ svd: WhitenedSVD) -> Double {
-            let (a, b) = svd.factors(rank: 8)
+        func outputError(_ svd: WhitenedSVD) throws -> Double {
+            let (a, b) = try svd.factors(rank: 8)
             return (x * (w - a * b)).norm
         }
         let whitened = try WhitenedSVD(w, second: second(x), damping: 1e-9)
         let plain = try WhitenedSVD(w, second: nil, damping: 0)
-        let (ew, ep) = (outputError(whitened), outputError(plain))
+        let (ew, ep) = (try outputError(whitened), try outputError(plain))
         XCTAssertLessThan(ew, 0.5 * ep, "whitened \(ew), plain \(ep)")
         let predicted = whitened.loss(rank: 8) * Double(x.rows)
         XCTAssertEqual(ew * ew, predicted, accuracy: 1e-6 * predicted)
@@ -85,6 +101,6 @@ final class LowRankTests: XCTestCase {
         }
         // Everything kept: nothing is factored; per-layer energy: the steep layer needs few ranks.
         XCTAssertEqual(RankAllocation.underBudget([steep, flat], keep: 1, roundTo: 8), [nil, nil])
-        XCTAssertEqual(RankAllocation.byEnergy([steep, flat], energy: 0.99, roundTo: 8), [24, nil])
+        XCTAssertEqual(RankAllocation.byEnergy([steep, flat], energy: 0.95, roundTo: 8), [16, nil])
     }
 }

@@ -16,16 +16,36 @@ public final class ActivationStatistics {
         public var meanSquare: [Double] { sumSquares.map { $0 / Double(max(count, 1)) } }
     }
 
-    /// Σ x xᵀ over `rows` rows of width `width`.
+    /// Σ x xᵀ over `rows` rows of width `width`, its upper triangle packed row by row (half the
+    /// memory: SmolLM2's 120 layer inputs take 405 MB).
     public struct Gram {
         public var width: Int
-        public var sum: [Double]
+        public var packed: [Double]
         public var rows: Int = 0
+
+        init(width: Int) {
+            self.width = width
+            packed = [Double](repeating: 0, count: width * (width + 1) / 2)
+        }
 
         /// E[x xᵀ] (zero before any row).
         public var second: Matrix {
-            Matrix(rows: width, cols: width, values: sum.map { $0 / Double(max(rows, 1)) })
+            var m = Matrix(zeros: width, width)
+            let scale = 1 / Double(max(rows, 1))
+            var k = 0
+            for i in 0..<width {
+                for j in i..<width {
+                    let v = packed[k] * scale
+                    m.values[i * width + j] = v
+                    m.values[j * width + i] = v
+                    k += 1
+                }
+            }
+            return m
         }
+
+        /// Bytes a Gram of this width holds.
+        public static func bytes(width: Int) -> Int { width * (width + 1) / 2 * 8 }
     }
 
     /// The axis watched per activation name.
@@ -65,19 +85,26 @@ public final class ActivationStatistics {
         moments[name] = m
     }
 
-    /// XᵀX of one value (rows × width) in Float32 through BLAS, added to the Float64 sum: the
-    /// products within one sample stay in single precision, the sum over samples does not.
+    /// XᵀX of one value (rows × width) in Float32 through BLAS (ssyrk: the upper triangle
+    /// only), added to the Float64 sum: the products within one sample stay in single precision,
+    /// the sum over samples does not.
     private func addGram(_ name: String, _ value: NDArray) {
         guard let width = value.shape.last, width > 0, case .float(let v) = value.storage else { return }
         let rows = v.count / width
-        var g = grams[name] ?? Gram(width: width, sum: [Double](repeating: 0, count: width * width))
+        var g = grams[name] ?? Gram(width: width)
         guard g.width == width, rows > 0 else { return }
         if scratch.count != width * width { scratch = [Float](repeating: 0, count: width * width) }
         v.withUnsafeBufferPointer { x in scratch.withUnsafeMutableBufferPointer { c in
             guard let xp = x.baseAddress, let cp = c.baseAddress else { return }
-            BLAS.sgemm(transA: true, m: width, n: width, k: rows, a: xp, lda: width, b: xp, ldb: width, c: cp, ldc: width)
+            BLAS.ssyrkUpper(n: width, k: rows, a: xp, lda: width, c: cp, ldc: width)
         } }
-        for i in g.sum.indices { g.sum[i] += Double(scratch[i]) }
+        g.packed.withUnsafeMutableBufferPointer { p in scratch.withUnsafeBufferPointer { c in
+            var k = 0
+            for i in 0..<width {
+                let row = i * width
+                for j in i..<width { p[k] += Double(c[row + j]); k += 1 }
+            }
+        } }
         g.rows += rows
         grams[name] = g
     }

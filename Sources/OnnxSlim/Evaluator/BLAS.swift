@@ -25,6 +25,11 @@ public enum BLAS {
                                     alpha, a, blasint(lda), x, blasint(incx), beta, y, blasint(incy))
     }
 
+    /// The upper triangle of C = Aᵀ·A for A k×n (row-major, leading dimension lda): C n×n.
+    public static func ssyrkUpper(n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        BLASLibrary.ssyrk(CblasRowMajor, CblasUpper, CblasTrans, blasint(n), blasint(k), 1, a, blasint(lda), 0, c, blasint(ldc))
+    }
+
     /// Sets how many threads BLAS calls may use.
     public static func setThreads(_ n: Int) { BLASLibrary.functions.setThreads(Int32(max(1, n))) }
 

@@ -22,6 +22,8 @@ enum BLASLibrary {
                                       UnsafeMutablePointer<Double>?, blasint) -> Void
     typealias Sgemv = @convention(c) (Order, Transpose, blasint, blasint, Float, UnsafePointer<Float>?, blasint,
                                       UnsafePointer<Float>?, blasint, Float, UnsafeMutablePointer<Float>?, blasint) -> Void
+    typealias Ssyrk = @convention(c) (Order, CBLAS_UPLO, Transpose, blasint, blasint, Float, UnsafePointer<Float>?, blasint,
+                                      Float, UnsafeMutablePointer<Float>?, blasint) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
     typealias CoreName = @convention(c) () -> UnsafeMutablePointer<CChar>?
 
@@ -49,6 +51,8 @@ enum BLASLibrary {
                                      sgemv: symbol("cblas_sgemv", as: Sgemv.self),
                                      setThreads: symbol("openblas_set_num_threads", as: SetThreads.self),
                                      coreName: symbol("openblas_get_corename", as: CoreName.self))
+
+    static let ssyrk = symbol("cblas_ssyrk", as: Ssyrk.self)
 
     /// The kernel family OpenBLAS runs with ("SkylakeX", "Haswell", …).
     static var coreName: String {

@@ -48,6 +48,23 @@ public enum LAPACK {
         return (w, Matrix(rows: a.rows, cols: a.rows, values: buffer).transposed)
     }
 
+    /// The eigenvalues of symmetric A, ascending (dsyevd without vectors: several times faster).
+    public static func symmetricEigenvalues(_ a: Matrix) throws -> [Double] {
+        precondition(a.rows == a.cols)
+        var n = Int32(a.rows), lda = n, info: Int32 = 0
+        var buffer = a.values
+        var w = [Double](repeating: 0, count: a.rows)
+        var lwork: Int32 = -1, liwork: Int32 = -1
+        var workSize = 0.0, iworkSize: Int32 = 0
+        dsyevd("N", "U", &n, &buffer, &lda, &w, &workSize, &lwork, &iworkSize, &liwork, &info, 1, 1)
+        guard info == 0 else { throw Failure(routine: "dsyevd", info: info) }
+        lwork = max(Int32(workSize), 1); liwork = max(iworkSize, 1)
+        var work = [Double](repeating: 0, count: Int(lwork)), iwork = [Int32](repeating: 0, count: Int(liwork))
+        dsyevd("N", "U", &n, &buffer, &lda, &w, &work, &lwork, &iwork, &liwork, &info, 1, 1)
+        guard info == 0 else { throw Failure(routine: "dsyevd", info: info) }
+        return w
+    }
+
     /// Thin SVD A = U Σ Vᵀ (dgesdd, divide and conquer): U m×k, σ descending, Vᵀ k×n, k = min(m, n).
     /// The row-major A is Aᵀ (n×m) to Fortran; Aᵀ = U' Σ V'ᵀ gives A = V'ᵀᵀ Σ U'ᵀ, and the
     /// column-major V'ᵀ (k×m) read row-major is U (m×k), the column-major U' (n×k) is Vᵀ (k×n).

@@ -36,6 +36,17 @@ enum DenseLayers {
                 skipped["\(node.opType): the weight is shared with other nodes", default: 0] += 1
                 continue
             }
+            // A classifier or LM head (its output, or its bias Add's, is the model's): every
+            // error lands in the result unaveraged, and its width (a vocabulary) would take the
+            // whole budget (SmolLM2 at 80%: perplexity 299 with its head factored).
+            var output = node.outputs[0]
+            if let readers = index.main.readers[output], readers.count == 1, index.main.nodes[readers[0].node].opType == "Add" {
+                output = index.main.nodes[readers[0].node].outputs[0]
+            }
+            if index.main.graphOutputs.contains(node.outputs[0]) || index.main.graphOutputs.contains(output) {
+                skipped["\(node.opType): computes a graph output (a classifier or LM head)", default: 0] += 1
+                continue
+            }
             var transposed = false
             if node.opType == "Gemm" {
                 guard node.attribute("transA")?.i ?? 0 == 0 else { skipped["Gemm with transA", default: 0] += 1; continue }

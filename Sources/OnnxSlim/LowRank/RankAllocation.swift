@@ -15,10 +15,16 @@ struct RankAllocation {
         var dense: Int { inputs * outputs }
     }
 
-    /// The largest rank at which factoring saves parameters, r·(m+n) < m·n, as a multiple of
-    /// `roundTo` (0 when none).
+    /// The largest rank at which the factored pair is faster in onnxruntime than the dense
+    /// product, as a multiple of `roundTo` (0 when none): 80% of the break-even rank m·n/(m+n)
+    /// (where the pair has W's parameter count), 70% when min(m, n) < 256. Measured by
+    /// scripts/bench/bench_lowrank_speed.py on an AVX-512 Xeon, onnxruntime 1.31.1, single thread:
+    /// for 384–1536-wide layers the pair's speed follows its parameter count (1.15–1.5x at 80%,
+    /// 1.03–1.2x at 90%, 0.92–1.0x at 100%, for 16 to 512 tokens); 128×128 and 64×256 layers at
+    /// 16 tokens are already slower at 80% (0.97x) and faster at 70% (1.02–1.13x).
     static func maxRank(inputs m: Int, outputs n: Int, roundTo: Int) -> Int {
-        let r = (m * n - 1) / (m + n)
+        let share = min(m, n) >= 256 ? 0.8 : 0.7
+        let r = Int(share * Double(m * n) / Double(m + n))
         return r / max(roundTo, 1) * max(roundTo, 1)
     }
 

@@ -28,8 +28,9 @@ public struct LowRankPass: ModelPass {
         /// λ of the damped input covariance G + λ·mean(diag G)·I.
         public var damping = 0.01
         public var calibration = ActivationQDQPass.Calibration()
-        /// Bytes of Float64 covariance held at once (more layers: more evaluator runs).
-        public var gramBudget = 256 << 20
+        /// Bytes of Float64 covariance held at once (more layers: more evaluator runs; SmolLM2's
+        /// 120 layer inputs need 405 MB, its model 540 MB).
+        public var gramBudget = 512 << 20
         public init() {}
     }
 
@@ -96,7 +97,7 @@ public struct LowRankPass: ModelPass {
             for k in chosen where chunk.contains(worthIt[k].input) {
                 let l = worthIt[k], r = ranks[k]!
                 let svd = try WhitenedSVD(try matrix(l), second: options.data == .none ? nil : seconds[l.input], damping: options.damping)
-                let (a, b) = svd.factors(rank: r)
+                let (a, b) = try svd.factors(rank: r)
                 let node = index.main.nodes[l.node]
                 let aName = names.fresh(l.weight + "_low_rank_a"), hidden = names.fresh(l.label + "_low_rank")
                 patch.add(.addInitializer(.main, a.ndarray().tensor(name: aName)))
@@ -125,7 +126,7 @@ public struct LowRankPass: ModelPass {
     static func chunks(_ layers: [DenseLayer], budget: Int) -> [Set<String>] {
         var out: [Set<String>] = [], current = Set<String>(), bytes = 0
         for l in layers where !current.contains(l.input) && !out.contains(where: { $0.contains(l.input) }) {
-            let size = l.inputs * l.inputs * 8
+            let size = ActivationStatistics.Gram.bytes(width: l.inputs)
             if !current.isEmpty && bytes + size > budget { out.append(current); current = []; bytes = 0 }
             current.insert(l.input)
             bytes += size

@@ -1,6 +1,6 @@
 /// The calibration samples a pass observes activations on: the folder of `--calibration DIR`,
 /// else `generated` random samples (sequence axes 64 long), run through the evaluator with every
-/// main-graph value handed to `observe`.
+/// main-graph value (graph inputs included) handed to `observe`.
 enum CalibrationRun {
     /// Runs every sample; returns how the samples are described in the report.
     static func observe(_ model: Model, _ calibration: ActivationQDQPass.Calibration, generated: Int, reader: ExternalDataReader,
@@ -10,7 +10,11 @@ enum CalibrationRun {
                                               model: model, dims: dims, seed: calibration.seed)
         let evaluator = try Evaluator(model: model, reader: reader)
         evaluator.observe = observe
-        for s in samples { _ = try evaluator.run(s.values) }
+        for s in samples {
+            // The graph inputs are values layers read too (a first layer's x).
+            for (name, value) in s.values { if case .tensor(let t) = value { observe(name, t) } }
+            _ = try evaluator.run(s.values)
+        }
         return calibration.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples"
     }
 }

@@ -51,7 +51,8 @@ public struct LowRankPass: ModelPass {
         let skipped = skippedCounts.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
         let worthIt = layers.filter { RankAllocation.maxRank(inputs: $0.inputs, outputs: $0.outputs, roundTo: options.roundTo) > 0 }
         guard !worthIt.isEmpty else {
-            return PassOutcome(name: name, changed: false, summary: ["no layer is large enough to factor"], skipped: skipped)
+            return PassOutcome(name: name, changed: false, summary: [layers.isEmpty ? "no layer to factor" : "no layer is large enough to factor"],
+                               skipped: skipped)
         }
         func matrix(_ l: DenseLayer) throws -> Matrix {
             guard let t = index.weight(l.weight, from: .main)?.tensor else { throw OnnxSlimError(.badInput, "'\(l.weight)' is not a weight") }

@@ -92,12 +92,18 @@ public struct LowRankPass: ModelPass {
         var names = NameAllocator(model)
         var before = 0, after = 0
         let pending = Set(chosen.map { worthIt[$0].input })
-        var seconds = kept
-        for chunk in (options.data == .none || !kept.isEmpty ? [pending] : Self.chunks(chosen.map { worthIt[$0] }, budget: options.gramBudget)) {
-            if options.data == .activations && kept.isEmpty { seconds = try collect(chunk, model, context, source: &source) }
+        let collected = !kept.isEmpty
+        // Each covariance is released after the last layer reading its input is factored.
+        var seconds = kept.filter { pending.contains($0.key) }
+        kept = [:]
+        var lastUse: [String: Int] = [:]
+        for k in chosen { lastUse[worthIt[k].input] = k }
+        for chunk in (options.data == .none || collected ? [pending] : Self.chunks(chosen.map { worthIt[$0] }, budget: options.gramBudget)) {
+            if options.data == .activations && !collected { seconds = try collect(chunk, model, context, source: &source) }
             for k in chosen where chunk.contains(worthIt[k].input) {
                 let l = worthIt[k], r = ranks[k]!
                 let svd = try WhitenedSVD(try matrix(l), second: options.data == .none ? nil : seconds[l.input], damping: options.damping)
+                if lastUse[l.input] == k { seconds[l.input] = nil }
                 let (a, b) = try svd.factors(rank: r)
                 let node = index.main.nodes[l.node]
                 let aName = names.fresh(l.weight + "_low_rank_a"), hidden = names.fresh(l.label + "_low_rank")

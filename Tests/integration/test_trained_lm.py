@@ -153,11 +153,7 @@ def test_smollm2_pruned_kv_groups_and_ffn_perplexity(slim, tmp_path, lm, tokens,
     measured text). Measured (float 41.93): KV groups 25% 55.6, FFN 25% 114.2 (112.0 with each
     layer ranked against its mean) -- one-shot, before any repair; magnitude importance takes
     FFN 25% to ~2e5."""
-    calibration = tmp_path / "calibration"
-    lee = lm_metrics_lee_ids(lm)
-    for i in range(8):
-        (calibration / str(i)).mkdir(parents=True)
-        np.save(calibration / str(i) / "input_ids.npy", np.array([lee[i * CTX:(i + 1) * CTX]], np.int64))
+    calibration = lee_calibration(lm, tmp_path / "calibration")
     float_ppl = lm_metrics.perplexity(lm["model"], tokens, CTX, WINDOWS)
     for label, args, bound in [("KV groups 25%", ["--prune-heads", "0.25"], 1.6),
                                ("FFN 25%", ["--prune-ffn", "0.25"], 3.5)]:
@@ -177,11 +173,7 @@ def test_smollm2_low_rank_perplexity(slim, tmp_path, lm, tokens, summary_lines):
     """80% of the decoder blocks' MatMul parameters kept (the LM head stays dense), whitened on
     8 x 128 tokens of the Lee documents against plain SVD. Measured (float 41.93): whitened
     206.9, plain 14262 -- one-shot, before any repair."""
-    calibration = tmp_path / "calibration"
-    lee = lm_metrics_lee_ids(lm)
-    for i in range(8):
-        (calibration / str(i)).mkdir(parents=True)
-        np.save(calibration / str(i) / "input_ids.npy", np.array([lee[i * CTX:(i + 1) * CTX]], np.int64))
+    calibration = lee_calibration(lm, tmp_path / "calibration")
     float_ppl = lm_metrics.perplexity(lm["model"], tokens, CTX, WINDOWS)
     results = {}
     for label, extra in [("whitened", []), ("plain", ["--low-rank-data", "none"])]:
@@ -196,6 +188,15 @@ def test_smollm2_low_rank_perplexity(slim, tmp_path, lm, tokens, summary_lines):
                              f"{os.path.getsize(out) / 1e6:.0f} MB, convert {seconds:.1f} s")
     assert np.isfinite(results["whitened"]) and results["whitened"] <= 6 * float_ppl, results
     assert results["whitened"] * 10 < results["plain"], results
+
+
+def lee_calibration(lm, folder):
+    """8 samples of 128 tokens of the Lee test documents, one folder each (input_ids.npy)."""
+    lee = lm_metrics_lee_ids(lm)
+    for i in range(8):
+        (folder / str(i)).mkdir(parents=True)
+        np.save(folder / str(i) / "input_ids.npy", np.array([lee[i * CTX:(i + 1) * CTX]], np.int64))
+    return folder
 
 
 def lm_metrics_lee_ids(lm) -> list[int]:

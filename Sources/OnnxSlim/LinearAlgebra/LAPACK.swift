@@ -24,7 +24,7 @@ public enum LAPACK {
     typealias Dtrsm = @convention(c) (CBLAS_ORDER, CBLAS_SIDE, CBLAS_UPLO, CBLAS_TRANSPOSE, CBLAS_DIAG, blasint, blasint, Double,
                                       UnsafePointer<Double>?, blasint, D?, blasint) -> Void
 
-    static let dsyevd = BLASLibrary.symbol("dsyevd_", as: Dsyevd.self)
+    static let dsyevdEntry = BLASLibrary.symbol("dsyevd_", as: Dsyevd.self)
     static let dgesdd = BLASLibrary.symbol("dgesdd_", as: Dgesdd.self)
     static let dpotrf = BLASLibrary.symbol("dpotrf_", as: Dpotrf.self)
     static let dtrsm = BLASLibrary.symbol("cblas_dtrsm", as: Dtrsm.self)
@@ -33,36 +33,30 @@ public enum LAPACK {
     /// A symmetric row-major buffer is itself in column-major; the eigenvectors come back as the
     /// columns of a column-major matrix, so the row-major buffer holds Qᵀ.
     public static func symmetricEigen(_ a: Matrix) throws -> (values: [Double], vectors: Matrix) {
-        precondition(a.rows == a.cols)
-        var n = Int32(a.rows), lda = n, info: Int32 = 0
-        var buffer = a.values
-        var w = [Double](repeating: 0, count: a.rows)
-        var lwork: Int32 = -1, liwork: Int32 = -1
-        var workSize = 0.0, iworkSize: Int32 = 0
-        dsyevd("V", "U", &n, &buffer, &lda, &w, &workSize, &lwork, &iworkSize, &liwork, &info, 1, 1)
-        guard info == 0 else { throw Failure(routine: "dsyevd", info: info) }
-        lwork = Int32(workSize); liwork = iworkSize
-        var work = [Double](repeating: 0, count: Int(lwork)), iwork = [Int32](repeating: 0, count: Int(liwork))
-        dsyevd("V", "U", &n, &buffer, &lda, &w, &work, &lwork, &iwork, &liwork, &info, 1, 1)
-        guard info == 0 else { throw Failure(routine: "dsyevd", info: info) }
-        return (w, Matrix(rows: a.rows, cols: a.rows, values: buffer).transposed)
+        let (values, buffer) = try dsyevd(a, vectors: true)
+        return (values, Matrix(rows: a.rows, cols: a.rows, values: buffer).transposed)
     }
 
-    /// The eigenvalues of symmetric A, ascending (dsyevd without vectors: several times faster).
-    public static func symmetricEigenvalues(_ a: Matrix) throws -> [Double] {
+    /// The eigenvalues of symmetric A, ascending (without vectors: several times faster).
+    public static func symmetricEigenvalues(_ a: Matrix) throws -> [Double] { try dsyevd(a, vectors: false).values }
+
+    /// dsyevd on A's buffer, the workspace sized by a first query: eigenvalues, and the buffer
+    /// (the eigenvectors when asked).
+    private static func dsyevd(_ a: Matrix, vectors: Bool) throws -> (values: [Double], buffer: [Double]) {
         precondition(a.rows == a.cols)
         var n = Int32(a.rows), lda = n, info: Int32 = 0
         var buffer = a.values
         var w = [Double](repeating: 0, count: a.rows)
         var lwork: Int32 = -1, liwork: Int32 = -1
         var workSize = 0.0, iworkSize: Int32 = 0
-        dsyevd("N", "U", &n, &buffer, &lda, &w, &workSize, &lwork, &iworkSize, &liwork, &info, 1, 1)
+        let job = vectors ? "V" : "N"
+        dsyevdEntry(job, "U", &n, &buffer, &lda, &w, &workSize, &lwork, &iworkSize, &liwork, &info, 1, 1)
         guard info == 0 else { throw Failure(routine: "dsyevd", info: info) }
         lwork = max(Int32(workSize), 1); liwork = max(iworkSize, 1)
         var work = [Double](repeating: 0, count: Int(lwork)), iwork = [Int32](repeating: 0, count: Int(liwork))
-        dsyevd("N", "U", &n, &buffer, &lda, &w, &work, &lwork, &iwork, &liwork, &info, 1, 1)
+        dsyevdEntry(job, "U", &n, &buffer, &lda, &w, &work, &lwork, &iwork, &liwork, &info, 1, 1)
         guard info == 0 else { throw Failure(routine: "dsyevd", info: info) }
-        return w
+        return (w, buffer)
     }
 
     /// Thin SVD A = U Σ Vᵀ (dgesdd, divide and conquer): U m×k, σ descending, Vᵀ k×n, k = min(m, n).

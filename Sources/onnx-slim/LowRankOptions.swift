@@ -19,8 +19,8 @@ struct LowRankOptions: ParsableArguments {
     @Option(help: "Leave layers whose node name matches this regular expression dense.")
     var lowRankExclude: String?
 
-    @Option(help: "Operator types to factor (comma-separated).")
-    var lowRankOps: String = "MatMul,Gemm"
+    @Option(help: "Operator types to factor (comma-separated): MatMul, Gemm, Conv (pointwise 1×1 convs).")
+    var lowRankOps: String = "MatMul,Gemm,Conv"
 
     var isRequested: Bool { lowRank != nil || lowRankEnergy != nil }
 
@@ -33,8 +33,8 @@ struct LowRankOptions: ParsableArguments {
             throw ValidationError("--low-rank-exclude: '\(p)' is not a regular expression")
         }
         let ops = Set(lowRankOps.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
-        guard !ops.isEmpty, ops.isSubset(of: ["MatMul", "Gemm"]) else {
-            throw ValidationError("--low-rank-ops takes MatMul and/or Gemm, not '\(lowRankOps)'")
+        guard !ops.isEmpty, ops.isSubset(of: ["MatMul", "Gemm", "Conv"]) else {
+            throw ValidationError("--low-rank-ops takes MatMul, Gemm and/or Conv (pointwise), not '\(lowRankOps)'")
         }
     }
 

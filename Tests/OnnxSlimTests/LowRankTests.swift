@@ -28,7 +28,7 @@ final class LowRankTests: XCTestCase {
 
     /// E[x xᵀ] over every row of every observed value, packed and unpacked back symmetric.
     func testGramOfObservedValuesIsTheirSecondMoment() {
-        let statistics = ActivationStatistics(grams: ["x"])
+        let statistics = ActivationStatistics(grams: ["x": -1])
         let a = random(6, 5, seed: 11), b = random(4, 5, seed: 12)
         statistics.observe("x", NDArray(floats: a.values.map { Float($0) }, shape: [2, 3, 5], type: .float))
         statistics.observe("x", NDArray(floats: b.values.map { Float($0) }, shape: [4, 5], type: .float))

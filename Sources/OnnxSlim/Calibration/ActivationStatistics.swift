@@ -4,8 +4,9 @@
 ///
 /// - moments: E[x_i] and E[x_i²] for each index i of a watched axis, every other axis averaged
 ///   over (pruning scores units by E[x_i²]·‖W_i‖² and compensates removed ones with E[x_i]);
-/// - Gram matrices: E[x xᵀ] over the last axis, every row (token, pixel) one sample of x
-///   (the input covariance a dense layer's whitened SVD and least-squares refit need).
+/// - Gram matrices: E[x xᵀ] over a feature axis (the last for MatMul inputs, the channel axis
+///   for convs), every other position (token, pixel) one sample of x: the input covariance a
+///   dense layer's whitened SVD and least-squares refit need.
 public final class ActivationStatistics {
     public struct Moments {
         public var sum: [Double]
@@ -50,20 +51,22 @@ public final class ActivationStatistics {
 
     /// The axis watched per activation name.
     private let watched: [String: Int]
-    private let gramNames: Set<String>
+    /// The feature axis per name whose Gram is collected (negative: from the end).
+    private let gramAxes: [String: Int]
     public private(set) var moments: [String: Moments] = [:]
     public private(set) var grams: [String: Gram] = [:]
-    /// One sample's Gram in Float32 (BLAS), reused.
+    /// One sample's Gram in Float32 (BLAS), reused; and its rows when the axis is not the last.
     private var scratch: [Float] = []
+    private var rowsScratch: [Float] = []
 
-    public init(watching watched: [String: Int] = [:], grams: Set<String> = []) {
+    public init(watching watched: [String: Int] = [:], grams: [String: Int] = [:]) {
         self.watched = watched
-        gramNames = grams
+        gramAxes = grams
     }
 
     /// Adds one value (call from `Evaluator.observe`).
     public func observe(_ name: String, _ value: NDArray) {
-        if gramNames.contains(name) { addGram(name, value) }
+        if let axis = gramAxes[name] { addGram(name, value, axis: axis < 0 ? axis + value.rank : axis) }
         guard let axis = watched[name], axis < value.rank, case .float(let v) = value.storage else { return }
         let length = value.shape[axis]
         let inner = value.shape[(axis + 1)...].reduce(1, *), outer = value.shape[..<axis].reduce(1, *)
@@ -88,9 +91,23 @@ public final class ActivationStatistics {
     /// XᵀX of one value (rows × width) in Float32 through BLAS (ssyrk: the upper triangle
     /// only), added to the Float64 sum: the products within one sample stay in single precision,
     /// the sum over samples does not.
-    private func addGram(_ name: String, _ value: NDArray) {
-        guard let width = value.shape.last, width > 0, case .float(let v) = value.storage else { return }
+    private func addGram(_ name: String, _ value: NDArray, axis: Int) {
+        guard axis >= 0, axis < value.rank, case .float(var v) = value.storage else { return }
+        let width = value.shape[axis]
+        guard width > 0 else { return }
         let rows = v.count / width
+        if axis != value.rank - 1 {
+            // Rows (outer, inner) of the [outer, width, inner] layout, gathered contiguous.
+            let inner = value.shape[(axis + 1)...].reduce(1, *), outer = value.shape[..<axis].reduce(1, *)
+            if rowsScratch.count != v.count { rowsScratch = [Float](repeating: 0, count: v.count) }
+            for o in 0..<outer {
+                for c in 0..<width {
+                    let from = (o * width + c) * inner
+                    for p in 0..<inner { rowsScratch[(o * inner + p) * width + c] = v[from + p] }
+                }
+            }
+            v = rowsScratch
+        }
         var g = grams[name] ?? Gram(width: width)
         guard g.width == width, rows > 0 else { return }
         if scratch.count != width * width { scratch = [Float](repeating: 0, count: width * width) }

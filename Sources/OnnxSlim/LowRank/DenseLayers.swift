@@ -1,17 +1,23 @@
 import Foundation
 
-/// The layers `--low-rank` may factor: MatMul(x, W) and Gemm(x, W) (transA 0, transB either) of
-/// the main graph whose W is a 2-D float32 weight (initializer or Constant node) that this layer
-/// alone reads, with x an activation. Everything else is left, with a reason.
+/// The layers `--low-rank` may factor: MatMul(x, W), Gemm(x, W) (transA 0, transB either) and
+/// pointwise Conv (every kernel dim 1, group 1) of the main graph whose W is a float32 weight
+/// (initializer or Constant node) that this layer alone reads, with x an activation. Everything
+/// else is left, with a reason.
 struct DenseLayer {
     var node: Int
     var label: String
     var input: String
     var weight: String
-    /// Gemm with transB: W is stored out×in.
+    /// Gemm with transB, and Conv: W is stored out×in (Conv: out×in×1…).
     var transposed: Bool
+    var isConv: Bool
     var inputs: Int
     var outputs: Int
+    /// A Conv's spatial dims (its kernel's rank), 0 otherwise.
+    var spatial = 0
+    /// The input's feature axis: the last (MatMul, Gemm) or the channel axis (Conv).
+    var featureAxis: Int { isConv ? 1 : -1 }
 }
 
 enum DenseLayers {
@@ -28,9 +34,19 @@ enum DenseLayers {
                 skipped["\(node.opType): the weight is computed", default: 0] += 1
                 continue
             }
-            guard w.tensor.dims.count == 2, w.tensor.dataType == .float else {
-                skipped["\(node.opType): the weight is not a 2-D float32 matrix", default: 0] += 1
-                continue
+            let isConv = node.opType == "Conv"
+            let dims = w.tensor.dims
+            if isConv {
+                guard dims.count >= 3, dims[2...].allSatisfy({ $0 == 1 }), node.attribute("group")?.i ?? 1 == 1,
+                      w.tensor.dataType == .float else {
+                    skipped["Conv: not a pointwise (1×1, group 1) float32 conv", default: 0] += 1
+                    continue
+                }
+            } else {
+                guard dims.count == 2, w.tensor.dataType == .float else {
+                    skipped["\(node.opType): the weight is not a 2-D float32 matrix", default: 0] += 1
+                    continue
+                }
             }
             guard index.uses(of: GraphIndex.Key(path: w.path, name: name)).count == 1 else {
                 skipped["\(node.opType): the weight is shared with other nodes", default: 0] += 1
@@ -47,14 +63,15 @@ enum DenseLayers {
                 skipped["\(node.opType): computes a graph output (a classifier or LM head)", default: 0] += 1
                 continue
             }
-            var transposed = false
+            var transposed = isConv
             if node.opType == "Gemm" {
                 guard node.attribute("transA")?.i ?? 0 == 0 else { skipped["Gemm with transA", default: 0] += 1; continue }
                 transposed = node.attribute("transB")?.i ?? 0 != 0
             }
-            let rows = Int(w.tensor.dims[0]), cols = Int(w.tensor.dims[1])
-            layers.append(DenseLayer(node: k, label: label, input: node.inputs[0], weight: name, transposed: transposed,
-                                     inputs: transposed ? cols : rows, outputs: transposed ? rows : cols))
+            let rows = Int(dims[0]), cols = Int(dims[1])
+            layers.append(DenseLayer(node: k, label: label, input: node.inputs[0], weight: name, transposed: transposed, isConv: isConv,
+                                     inputs: transposed ? cols : rows, outputs: transposed ? rows : cols,
+                                     spatial: isConv ? dims.count - 2 : 0))
         }
         return (layers, skipped)
     }

@@ -23,7 +23,7 @@ public struct LowRankPass: ModelPass {
         public var energy: Double?
         public var data: DataSource = .activations
         public var roundTo = 8
-        public var ops: Set<String> = ["MatMul", "Gemm"]
+        public var ops: Set<String> = ["MatMul", "Gemm", "Conv"]
         public var exclude: NSRegularExpression?
         /// λ of the damped input covariance G + λ·mean(diag G)·I.
         public var damping = 0.01
@@ -56,9 +56,11 @@ public struct LowRankPass: ModelPass {
         }
         func matrix(_ l: DenseLayer) throws -> Matrix {
             guard let t = index.weight(l.weight, from: .main)?.tensor else { throw OnnxSlimError(.badInput, "'\(l.weight)' is not a weight") }
-            let w = Matrix(try NDArray(tensor: t, reader: context.reader))
+            let array = try NDArray(tensor: t, reader: context.reader)
+            let w = Matrix(rows: array.shape[0], cols: array.count / max(array.shape[0], 1), values: array.asFloats.map(Double.init))
             return l.transposed ? w.transposed : w
         }
+        let axes = Dictionary(worthIt.map { ($0.input, $0.featureAxis) }, uniquingKeysWith: { a, _ in a })
 
         // Spectra (and, when every covariance fits at once, the covariances for step 5).
         var spectra: [[Double]] = []
@@ -68,7 +70,7 @@ public struct LowRankPass: ModelPass {
         if options.data == .activations {
             var byLayer: [Int: [Double]] = [:]
             for chunk in inputs {
-                let seconds = try collect(chunk, model, context, source: &source)
+                let seconds = try collect(chunk, axes: axes, model, context, source: &source)
                 for (k, l) in worthIt.enumerated() where chunk.contains(l.input) {
                     byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.input], damping: options.damping).spectrum
                 }
@@ -99,20 +101,14 @@ public struct LowRankPass: ModelPass {
         var lastUse: [String: Int] = [:]
         for k in chosen { lastUse[worthIt[k].input] = k }
         for chunk in (options.data == .none || collected ? [pending] : Self.chunks(chosen.map { worthIt[$0] }, budget: options.gramBudget)) {
-            if options.data == .activations && !collected { seconds = try collect(chunk, model, context, source: &source) }
+            if options.data == .activations && !collected { seconds = try collect(chunk, axes: axes, model, context, source: &source) }
             for k in chosen where chunk.contains(worthIt[k].input) {
                 let l = worthIt[k], r = ranks[k]!
                 let svd = try WhitenedSVD(try matrix(l), second: options.data == .none ? nil : seconds[l.input], damping: options.damping)
                 if lastUse[l.input] == k { seconds[l.input] = nil }
                 let (a, b) = try svd.factors(rank: r)
-                let node = index.main.nodes[l.node]
-                let aName = names.fresh(l.weight + "_low_rank_a"), hidden = names.fresh(l.label + "_low_rank")
-                patch.add(.addInitializer(.main, a.ndarray().tensor(name: aName)))
-                patch.add(.insertNodes(.main, [Node("MatMul", inputs: [node.inputs[0], aName], outputs: [hidden], name: hidden)],
-                                       before: l.node))
-                patch.add(.rewire(.main, node: l.node, input: 0, to: hidden))
                 let key = GraphIndex.Key(path: index.weight(l.weight, from: .main)!.path, name: l.weight)
-                patch.add(.replaceWeight(key, (l.transposed ? b.transposed : b).ndarray().tensor(name: l.weight)))
+                rewrite(l, a: a, b: b, key: key, node: index.main.nodes[l.node], patch: &patch, names: &names)
                 let dense = l.inputs * l.outputs, factored = r * (l.inputs + l.outputs)
                 before += dense
                 after += factored
@@ -129,6 +125,31 @@ public struct LowRankPass: ModelPass {
         return PassOutcome(name: name, changed: true, summary: summary, skipped: skipped, details: patch.record.lines)
     }
 
+    /// x → layer(x, W) becomes x → MatMul(x, A) → layer(·, B): W's name now holds B (in W's
+    /// layout: transposed for Gemm transB; [out, r, 1…] for Conv, the first Conv taking the
+    /// strides and pads, the second pointwise with none).
+    func rewrite(_ l: DenseLayer, a: Matrix, b: Matrix, key: GraphIndex.Key, node: Node, patch: inout GraphPatch,
+                 names: inout NameAllocator) {
+        let aName = names.fresh(l.weight + "_low_rank_a"), hidden = names.fresh(l.label + "_low_rank")
+        var first = Node("MatMul", inputs: [node.inputs[0], aName], outputs: [hidden], name: hidden)
+        var aTensor = a.ndarray().tensor(name: aName)
+        var bTensor = (l.transposed ? b.transposed : b).ndarray().tensor(name: l.weight)
+        if l.isConv {
+            let kernel = [Int64](repeating: 1, count: l.spatial)
+            aTensor = a.transposed.ndarray().tensor(name: aName)
+            aTensor.dims = [Int64(a.cols), Int64(a.rows)] + kernel
+            bTensor.dims = [Int64(b.cols), Int64(b.rows)] + kernel
+            first = Node("Conv", inputs: [node.inputs[0], aName], outputs: [hidden], name: hidden, attributes: node.attributes)
+            patch.add(.setAttribute(.main, node: l.node, .ints("strides", [Int64](repeating: 1, count: l.spatial))))
+            patch.add(.setAttribute(.main, node: l.node, .ints("pads", [Int64](repeating: 0, count: 2 * l.spatial))))
+            if node.attribute("auto_pad") != nil { patch.add(.setAttribute(.main, node: l.node, .string("auto_pad", "NOTSET"))) }
+        }
+        patch.add(.addInitializer(.main, aTensor))
+        patch.add(.insertNodes(.main, [first], before: l.node))
+        patch.add(.rewire(.main, node: l.node, input: 0, to: hidden))
+        patch.add(.replaceWeight(key, bTensor))
+    }
+
     /// The layers' distinct inputs in groups whose covariances (width² Float64) fit `budget`.
     static func chunks(_ layers: [DenseLayer], budget: Int) -> [Set<String>] {
         var out: [Set<String>] = [], current = Set<String>(), bytes = 0
@@ -143,8 +164,9 @@ public struct LowRankPass: ModelPass {
     }
 
     /// E[x xᵀ] of `inputs` over the calibration samples.
-    func collect(_ inputs: Set<String>, _ model: Model, _ context: PassContext, source: inout String) throws -> [String: Matrix] {
-        let statistics = ActivationStatistics(grams: inputs)
+    func collect(_ inputs: Set<String>, axes: [String: Int], _ model: Model, _ context: PassContext,
+                 source: inout String) throws -> [String: Matrix] {
+        let statistics = ActivationStatistics(grams: Dictionary(uniqueKeysWithValues: inputs.map { ($0, axes[$0] ?? -1) }))
         source = try CalibrationRun.observe(model, options.calibration, generated: Self.generatedSamples, reader: context.reader) {
             statistics.observe($0, $1)
         }

@@ -54,6 +54,18 @@ final class LowRankTests: XCTestCase {
         }
     }
 
+    /// An indefinite covariance (rounding can make a near-singular one so) is damped further until
+    /// it factors, from its untouched upper triangle: the result is the whitened SVD of a damped G.
+    func testAnIndefiniteCovarianceIsDampedUntilItFactors() throws {
+        var g = Matrix(zeros: 3, 3)
+        g[0, 0] = 1; g[1, 1] = 1; g[2, 2] = -0.5; g[0, 1] = 0.2; g[1, 0] = 0.2
+        let w = random(3, 2, seed: 9)
+        let svd = try WhitenedSVD(w, second: g, damping: 0.01)
+        let (a, b) = try svd.factors(rank: 2)
+        XCTAssertLessThan((a * b - w).norm / w.norm, 1e-9)
+        XCTAssertTrue(svd.spectrum.allSatisfy { $0.isFinite && $0 >= 0 })
+    }
+
     func testFullRankReconstructsTheWeight() throws {
         let w = random(40, 24, seed: 4)
         let g = second(try anisotropicInputs(rows: 300, width: 40, seed: 5))

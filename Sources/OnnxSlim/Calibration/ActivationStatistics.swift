@@ -70,8 +70,9 @@ public final class ActivationStatistics {
         guard let axis = watched[name], axis < value.rank, case .float(let v) = value.storage else { return }
         let length = value.shape[axis]
         let inner = value.shape[(axis + 1)...].reduce(1, *), outer = value.shape[..<axis].reduce(1, *)
-        var m = moments[name] ?? Moments(sum: [Double](repeating: 0, count: length), sumSquares: [Double](repeating: 0, count: length))
-        guard m.sum.count == length else { return }
+        var m = moments.removeValue(forKey: name)
+            ?? Moments(sum: [Double](repeating: 0, count: length), sumSquares: [Double](repeating: 0, count: length))
+        guard m.sum.count == length else { moments[name] = m; return }
         v.withUnsafeBufferPointer { p in
             m.sum.withUnsafeMutableBufferPointer { s in m.sumSquares.withUnsafeMutableBufferPointer { q in
                 for o in 0..<outer {
@@ -108,8 +109,9 @@ public final class ActivationStatistics {
             }
             v = rowsScratch
         }
-        var g = grams[name] ?? Gram(width: width)
-        guard g.width == width, rows > 0 else { return }
+        // Taken out while it grows, so the sum is updated in place, not copied.
+        var g = grams.removeValue(forKey: name) ?? Gram(width: width)
+        guard g.width == width, rows > 0 else { grams[name] = g; return }
         if scratch.count != width * width { scratch = [Float](repeating: 0, count: width * width) }
         v.withUnsafeBufferPointer { x in scratch.withUnsafeMutableBufferPointer { c in
             guard let xp = x.baseAddress, let cp = c.baseAddress else { return }

@@ -80,17 +80,26 @@ public enum LAPACK {
     }
 
     /// Lower-triangular L with A = L Lᵀ (dpotrf), or nil when A is not positive definite.
-    /// Fortran's upper factor U (A = UᵀU) of the same symmetric buffer, read row-major, is L.
     public static func cholesky(_ a: Matrix) throws -> Matrix? {
+        var l = a
+        return try factorCholesky(&l) ? l : nil
+    }
+
+    /// `cholesky` in place (no second copy of a large covariance): false, and `a` spoilt, when
+    /// A is not positive definite. Fortran's upper factor U (A = UᵀU) of the same symmetric
+    /// buffer, read row-major, is L.
+    public static func factorCholesky(_ a: inout Matrix) throws -> Bool {
         precondition(a.rows == a.cols)
         var n = Int32(a.rows), lda = n, info: Int32 = 0
-        var buffer = a.values
-        dpotrf("U", &n, &buffer, &lda, &info, 1)
-        if info > 0 { return nil }
+        a.values.withUnsafeMutableBufferPointer { p in dpotrf("U", &n, p.baseAddress!, &lda, &info, 1) }
+        if info > 0 { return false }
         guard info == 0 else { throw Failure(routine: "dpotrf", info: info) }
         // The other triangle still holds A's entries.
-        for i in 0..<a.rows { for j in (i + 1)..<max(i + 1, a.cols) { buffer[i * a.cols + j] = 0 } }
-        return Matrix(rows: a.rows, cols: a.cols, values: buffer)
+        let cols = a.cols
+        a.values.withUnsafeMutableBufferPointer { p in
+            for i in 0..<cols { for j in (i + 1)..<max(i + 1, cols) { p[i * cols + j] = 0 } }
+        }
+        return true
     }
 
     /// X with op(T)·X = B (`left`) or X·op(T) = B, for triangular T (dtrsm); op is the transpose

@@ -19,16 +19,19 @@ struct WhitenedSVD {
     /// `second`: E[x xᵀ] of the layer input (in×in), nil for plain SVD of `w` (in×out). The
     /// spectrum comes from the eigenvalues of the smaller of MᵀM and MMᵀ (M = LᵀW), several
     /// times faster than the SVD, which `factors` runs only for the layers that are factored.
-    init(_ w: Matrix, second: Matrix?, damping: Double) throws {
+    init(_ w: Matrix, second: consuming Matrix?, damping: Double) throws {
         var l: Matrix?
-        if var g = second {
+        if var g = consume second {
             precondition(g.rows == w.rows && g.cols == w.rows, "WhitenedSVD: input covariance does not match the weight")
             let scale = max(g.meanDiagonal, .leastNormalMagnitude)
             var lambda = damping * scale
-            let base = g
-            for _ in 0..<8 {
-                for i in 0..<g.rows { g[i, i] = base[i, i] + lambda }
-                if let factor = try LAPACK.cholesky(g) { l = factor; break }
+            // Factored in place (no copy of a large covariance). dpotrf overwrites the lower
+            // triangle and the diagonal only: a retry restores them from the upper one.
+            let diagonal = (0..<g.rows).map { g[$0, $0] }
+            for attempt in 0..<8 {
+                if attempt > 0 { for i in 0..<g.rows { for j in 0..<i { g[i, j] = g[j, i] } } }
+                for i in 0..<g.rows { g[i, i] = diagonal[i] + lambda }
+                if try LAPACK.factorCholesky(&g) { l = g; break }
                 lambda = max(lambda * 10, 1e-10 * scale)
             }
             guard l != nil else { throw OnnxSlimError(.badInput, "the layer's input covariance is not positive definite even when damped") }

@@ -64,7 +64,7 @@ public struct LowRankPass: ModelPass {
 
         // Spectra (and, when every covariance fits at once, the covariances for step 5).
         var spectra: [[Double]] = []
-        var kept: [String: Matrix] = [:]
+        var kept: [String: ActivationStatistics.Gram] = [:]
         var source = "weights only (plain SVD, --low-rank-data none)"
         let inputs = Self.chunks(worthIt, budget: options.gramBudget)
         if options.data == .activations {
@@ -72,7 +72,7 @@ public struct LowRankPass: ModelPass {
             for chunk in inputs {
                 let seconds = try collect(chunk, axes: axes, model, context, source: &source)
                 for (k, l) in worthIt.enumerated() where chunk.contains(l.input) {
-                    byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.input], damping: options.damping).spectrum
+                    byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.input]?.second, damping: options.damping).spectrum
                 }
                 if inputs.count == 1 { kept = seconds }
             }
@@ -104,8 +104,9 @@ public struct LowRankPass: ModelPass {
             if options.data == .activations && !collected { seconds = try collect(chunk, axes: axes, model, context, source: &source) }
             for k in chosen where chunk.contains(worthIt[k].input) {
                 let l = worthIt[k], r = ranks[k]!
-                let svd = try WhitenedSVD(try matrix(l), second: options.data == .none ? nil : seconds[l.input], damping: options.damping)
+                let second = options.data == .none ? nil : seconds[l.input]?.second
                 if lastUse[l.input] == k { seconds[l.input] = nil }
+                let svd = try WhitenedSVD(try matrix(l), second: second, damping: options.damping)
                 let (a, b) = try svd.factors(rank: r)
                 let key = GraphIndex.Key(path: index.weight(l.weight, from: .main)!.path, name: l.weight)
                 rewrite(l, a: a, b: b, key: key, node: index.main.nodes[l.node], patch: &patch, names: &names)
@@ -163,13 +164,13 @@ public struct LowRankPass: ModelPass {
         return out
     }
 
-    /// E[x xᵀ] of `inputs` over the calibration samples.
+    /// Σ x xᵀ of `inputs` over the calibration samples (packed; `second` unpacks one at a time).
     func collect(_ inputs: Set<String>, axes: [String: Int], _ model: Model, _ context: PassContext,
-                 source: inout String) throws -> [String: Matrix] {
+                 source: inout String) throws -> [String: ActivationStatistics.Gram] {
         let statistics = ActivationStatistics(grams: Dictionary(uniqueKeysWithValues: inputs.map { ($0, axes[$0] ?? -1) }))
         source = try CalibrationRun.observe(model, options.calibration, generated: Self.generatedSamples, reader: context.reader) {
             statistics.observe($0, $1)
         }
-        return statistics.grams.mapValues(\.second)
+        return statistics.grams
     }
 }

@@ -92,7 +92,7 @@ public struct LowRankPass: ModelPass {
         // Factors of the chosen layers, their covariances collected again if they were dropped.
         var patch = GraphPatch("low-rank")
         var names = NameAllocator(model)
-        var before = 0, after = 0
+        var before = 0, after = 0, unmeasured = 0
         let pending = Set(chosen.map { worthIt[$0].input })
         let collected = !kept.isEmpty
         // Each covariance is released after the last layer reading its input is factored.
@@ -105,6 +105,7 @@ public struct LowRankPass: ModelPass {
             for k in chosen where chunk.contains(worthIt[k].input) {
                 let l = worthIt[k], r = ranks[k]!
                 let second = options.data == .none ? nil : seconds[l.input]?.second
+                if options.data == .activations && second == nil { unmeasured += 1 }
                 if lastUse[l.input] == k { seconds[l.input] = nil }
                 let svd = try WhitenedSVD(try matrix(l), second: second, damping: options.damping)
                 let (a, b) = try svd.factors(rank: r)
@@ -123,6 +124,8 @@ public struct LowRankPass: ModelPass {
         var summary = ["\(chosen.count) of \(worthIt.count) layers factored, their parameters \(before) → \(after)",
                        "factorable layers' parameters \(total) → \(total - before + after) (\(String(format: "%.3f", Double(total - before + after) / Double(total))))"]
         summary.append(options.data == .none ? "plain SVD of the weights (--low-rank-data none)" : "whitened by input covariance on \(source)")
+        // An input the calibration never produced as float32 (a float16 activation) has no covariance.
+        if unmeasured > 0 { summary.append("\(unmeasured) layers' inputs were not measured: plain SVD for them") }
         return PassOutcome(name: name, changed: true, summary: summary, skipped: skipped, details: patch.record.lines)
     }
 

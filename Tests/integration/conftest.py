@@ -49,6 +49,15 @@ def slim(slim_bin):
     return run
 
 
+@pytest.fixture(scope="session")
+def minilm(tmp_path_factory):
+    """The trained MiniLM model and 32 lee_background calibration sentences (written once)."""
+    import task_metrics as tm
+    path = tm.trained_models.ensure("minilm")["model"]
+    calibration = tm.write_minilm_calibration(str(tmp_path_factory.mktemp("minilm_calibration")))
+    return path, calibration
+
+
 @pytest.fixture
 def summary_lines(request) -> list:
     """Lines printed in the terminal summary at the end of the run."""

@@ -599,3 +599,11 @@ def upgrade_one(binary: str, model_path: str, name: str, target: int,
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return r
+
+
+def signature(m: onnx.ModelProto):
+    """The graph inputs that are not weights, and the outputs, with their element types: what a
+    structural pass (pruning, low-rank) must leave as it was."""
+    weights = {t.name for t in m.graph.initializer}
+    ios = [(v.name, v.type.tensor_type.elem_type) for v in m.graph.input if v.name not in weights]
+    return ios, [(v.name, v.type.tensor_type.elem_type) for v in m.graph.output]

@@ -18,18 +18,12 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import task_metrics as tm
-from slim_helpers import describe_run, ort_session, random_feed
+from slim_helpers import describe_run, ort_session, random_feed, signature
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTDATA = os.path.join(HERE, "..", "..", "testdata")
 STRUCTURE = sorted([os.path.join("pruning", f) for f in os.listdir(os.path.join(TESTDATA, "pruning")) if f.endswith(".onnx")]
                    + [f for f in os.listdir(TESTDATA) if f.endswith(".onnx")])
-
-
-def signature(m: onnx.ModelProto):
-    weights = {t.name for t in m.graph.initializer}
-    ios = [(v.name, v.type.tensor_type.elem_type) for v in m.graph.input if v.name not in weights]
-    return ios, [(v.name, v.type.tensor_type.elem_type) for v in m.graph.output]
 
 
 def convert(slim, src, out, *args) -> dict:
@@ -231,13 +225,6 @@ def test_order_of_the_options_is_the_order_of_the_passes(slim, tmp_path):
 
 
 # ------------------------------------------------------------------------------ trained models
-
-@pytest.fixture(scope="module")
-def minilm(tmp_path_factory):
-    path = tm.trained_models.ensure("minilm")["model"]
-    calibration = tm.write_minilm_calibration(str(tmp_path_factory.mktemp("minilm_calibration")))
-    return path, calibration
-
 
 def test_minilm_whitened_keeps_the_task_where_plain_svd_does_not(slim, tmp_path, minilm, summary_lines):
     """paraphrase-MiniLM-L3-v2 at 75% of its factorable layers' parameters, calibrated on 32

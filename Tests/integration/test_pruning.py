@@ -19,19 +19,13 @@ import onnxruntime as ort
 import pytest
 
 import task_metrics as tm
-from slim_helpers import describe_run, ort_session, random_feed
+from slim_helpers import describe_run, ort_session, random_feed, signature
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRUNING = os.path.join(HERE, "..", "..", "testdata", "pruning")
 STRUCTURE = sorted(f for f in os.listdir(PRUNING) if f.endswith(".onnx"))
 # Models where this build finds nothing to prune yet (the report says why).
 NOT_YET: set[str] = set()
-
-
-def signature(m: onnx.ModelProto):
-    weights = {t.name for t in m.graph.initializer}
-    ios = [(v.name, v.type.tensor_type.elem_type) for v in m.graph.input if v.name not in weights]
-    return ios, [(v.name, v.type.tensor_type.elem_type) for v in m.graph.output]
 
 
 def parameters(m: onnx.ModelProto) -> int:
@@ -243,13 +237,6 @@ def test_emptied_layers_leave_a_valid_model(slim, tmp_path, name):
 
 
 # ------------------------------------------------------------------------------ trained models
-
-@pytest.fixture(scope="module")
-def minilm(tmp_path_factory):
-    path = tm.trained_models.ensure("minilm")["model"]
-    calibration = tm.write_minilm_calibration(str(tmp_path_factory.mktemp("minilm_calibration")))
-    return path, calibration
-
 
 def test_minilm_heads_and_ffn_keep_the_task(slim, tmp_path, minilm, summary_lines):
     """paraphrase-MiniLM-L3-v2, calibrated on 32 lee_background sentences, measured on the Lee

@@ -24,15 +24,20 @@ struct LowRankOptions: ParsableArguments {
 
     var isRequested: Bool { lowRank != nil || lowRankEnergy != nil }
 
+    /// `--low-rank-ops` as a set of operator types.
+    var ops: Set<String> { Set(lowRankOps.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) }
+
+    /// `--low-rank-exclude` compiled (nil when absent or not a regular expression: `check` refuses that).
+    var exclude: NSRegularExpression? { lowRankExclude.flatMap { try? NSRegularExpression(pattern: $0) } }
+
     func check() throws {
         if let r = lowRank { guard r > 0 && r <= 1 else { throw ValidationError("--low-rank takes a fraction in (0, 1], not \(r)") } }
         if let e = lowRankEnergy { guard e > 0 && e <= 1 else { throw ValidationError("--low-rank-energy takes a fraction in (0, 1], not \(e)") } }
         guard lowRankDamping >= 0 && lowRankDamping.isFinite else { throw ValidationError("--low-rank-damping must be a non-negative number") }
         guard lowRank == nil || lowRankEnergy == nil else { throw ValidationError("give --low-rank or --low-rank-energy, not both") }
-        if let p = lowRankExclude, (try? NSRegularExpression(pattern: p)) == nil {
+        if let p = lowRankExclude, exclude == nil {
             throw ValidationError("--low-rank-exclude: '\(p)' is not a regular expression")
         }
-        let ops = Set(lowRankOps.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
         guard !ops.isEmpty, ops.isSubset(of: ["MatMul", "Gemm", "Conv"]) else {
             throw ValidationError("--low-rank-ops takes MatMul, Gemm and/or Conv (pointwise), not '\(lowRankOps)'")
         }
@@ -47,8 +52,8 @@ struct LowRankOptions: ParsableArguments {
         options.data = lowRankData
         options.roundTo = roundTo
         options.damping = lowRankDamping
-        options.ops = Set(lowRankOps.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
-        options.exclude = lowRankExclude.flatMap { try? NSRegularExpression(pattern: $0) }
+        options.ops = ops
+        options.exclude = exclude
         options.calibration.folder = calibration
         options.calibration.dims = dims
         options.calibration.seed = seed

@@ -11,8 +11,11 @@ struct RankAllocation {
         var inputs: Int
         var outputs: Int
         var spectrum: [Double]
+        /// Σ σ_i²: the layer's output energy (whitened) or ‖W‖² (plain).
         var total: Double { spectrum.reduce(0, +) }
         var dense: Int { inputs * outputs }
+        /// The energy lost at rank r: Σ_{i≥r} σ_i².
+        func loss(rank r: Int) -> Double { spectrum[min(r, spectrum.count)...].reduce(0, +) }
     }
 
     /// The largest rank at which the factored pair is faster in onnxruntime than the dense

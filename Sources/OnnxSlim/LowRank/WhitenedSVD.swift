@@ -11,14 +11,10 @@
 /// (MiniLM's 1536-wide FFN output on ~600 tokens), and undamped null directions of G would be
 /// amplified by L⁻ᵀ on inputs the calibration never showed.
 struct WhitenedSVD {
-    /// σ_i², descending: the output energy per row of each component.
-    let spectrum: [Double]
     private let whitening: Matrix?   // L (lower), nil for plain SVD
     private let whitened: Matrix     // Lᵀ W
 
-    /// `second`: E[x xᵀ] of the layer input (in×in), nil for plain SVD of `w` (in×out). The
-    /// spectrum comes from the eigenvalues of the smaller of MᵀM and MMᵀ (M = LᵀW), several
-    /// times faster than the SVD, which `factors` runs only for the layers that are factored.
+    /// `second`: E[x xᵀ] of the layer input (in×in), nil for plain SVD of `w` (in×out).
     init(_ w: Matrix, second: consuming Matrix?, damping: Double) throws {
         var l: Matrix?
         if var g = consume second {
@@ -36,18 +32,18 @@ struct WhitenedSVD {
             }
             guard l != nil else { throw OnnxSlimError(.badInput, "the layer's input covariance is not positive definite even when damped") }
         }
-        let m = l.map { $0.multiplied(by: w, transposingSelf: true) } ?? w
-        let gram = m.rows >= m.cols ? m.multiplied(by: m, transposingSelf: true) : m.multiplied(by: m, transposingOther: true)
-        spectrum = try LAPACK.symmetricEigenvalues(gram).reversed().map { max($0, 0) }
+        whitened = l.map { $0.multiplied(by: w, transposingSelf: true) } ?? w
         whitening = l
-        whitened = m
     }
 
-    /// Σ σ_i²: the layer's output energy (whitened) or ‖W‖² (plain).
-    var total: Double { spectrum.reduce(0, +) }
-
-    /// The energy lost at rank r: Σ_{i≥r} σ_i².
-    func loss(rank r: Int) -> Double { spectrum[min(r, spectrum.count)...].reduce(0, +) }
+    /// σ_i², descending: the output energy per row of each component. From the eigenvalues of
+    /// the smaller of MᵀM and MMᵀ (M = LᵀW), several times faster than the SVD, which `factors`
+    /// runs only for the layers that are factored.
+    func spectrum() throws -> [Double] {
+        let m = whitened
+        let gram = m.rows >= m.cols ? m.multiplied(by: m, transposingSelf: true) : m.multiplied(by: m, transposingOther: true)
+        return try LAPACK.symmetricEigenvalues(gram).reversed().map { max($0, 0) }
+    }
 
     /// W ≈ A·B with A (in×r) = L⁻ᵀ U_r √Σ_r and B (r×out) = √Σ_r V_rᵀ from the SVD of LᵀW: the
     /// singular values split evenly, so both factors have comparable ranges for quantization.

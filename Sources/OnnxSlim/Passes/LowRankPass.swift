@@ -72,13 +72,13 @@ public struct LowRankPass: ModelPass {
             for chunk in inputs {
                 let seconds = try collect(chunk, axes: axes, model, context, source: &source)
                 for (k, l) in worthIt.enumerated() where chunk.contains(l.input) {
-                    byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.input]?.second, damping: options.damping).spectrum
+                    byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.input]?.second, damping: options.damping).spectrum()
                 }
                 if inputs.count == 1 { kept = seconds }
             }
             spectra = worthIt.indices.map { byLayer[$0] ?? [] }
         } else {
-            spectra = try worthIt.map { try WhitenedSVD(try matrix($0), second: nil, damping: 0).spectrum }
+            spectra = try worthIt.map { try WhitenedSVD(try matrix($0), second: nil, damping: 0).spectrum() }
         }
 
         let allocation = worthIt.indices.map { RankAllocation.Layer(inputs: worthIt[$0].inputs, outputs: worthIt[$0].outputs, spectrum: spectra[$0]) }
@@ -114,7 +114,8 @@ public struct LowRankPass: ModelPass {
                 let dense = l.inputs * l.outputs, factored = r * (l.inputs + l.outputs)
                 before += dense
                 after += factored
-                let energy = 1 - svd.loss(rank: r) / max(svd.total, .leastNormalMagnitude)
+                // (The spectrum is step 3's: the second whitening is only for the factors.)
+                let energy = 1 - allocation[k].loss(rank: r) / max(allocation[k].total, .leastNormalMagnitude)
                 patch.note("\(l.label): \(l.inputs)×\(l.outputs) → rank \(r), parameters \(dense) → \(factored), "
                            + "\(options.data == .none ? "weight" : "output") energy kept \(String(format: "%.4f", energy))")
             }

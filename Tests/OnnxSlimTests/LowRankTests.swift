@@ -28,14 +28,18 @@ final class LowRankTests: XCTestCase {
 
     /// E[x xᵀ] over every row of every observed value, packed and unpacked back symmetric.
     func testGramOfObservedValuesIsTheirSecondMoment() {
-        let statistics = ActivationStatistics(grams: ["x": -1])
+        let x = GraphIndex.Key(path: .main, name: "x"), inBranch = GraphIndex.Key(path: GraphPath.main.appending(node: 0, attribute: 0, graph: -1), name: "x")
+        let statistics = ActivationStatistics(grams: [x: -1, inBranch: -1])
         let a = random(6, 5, seed: 11), b = random(4, 5, seed: 12)
         statistics.observe("x", NDArray(floats: a.values.map { Float($0) }, shape: [2, 3, 5], type: .float))
         statistics.observe("x", NDArray(floats: b.values.map { Float($0) }, shape: [4, 5], type: .float))
         statistics.observe("y", NDArray(floats: b.values.map { Float($0) }, shape: [4, 5], type: .float))
-        let got = try? XCTUnwrap(statistics.grams["x"])
+        // The same name in a subgraph is another value.
+        statistics.observe(inBranch.path, "x", NDArray(floats: b.values.map { Float($0) }, shape: [4, 5], type: .float))
+        let got = try? XCTUnwrap(statistics.grams[x])
         XCTAssertEqual(got?.rows, 10)
-        XCTAssertNil(statistics.grams["y"])
+        XCTAssertEqual(statistics.grams[inBranch]?.rows, 4)
+        XCTAssertNil(statistics.grams[GraphIndex.Key(path: .main, name: "y")])
         let both = Matrix(rows: 10, cols: 5, values: a.values + b.values)
         let want = second(both)
         XCTAssertLessThan(((got?.second ?? Matrix(zeros: 5, 5)) - want).norm / want.norm, 1e-6)

@@ -179,6 +179,112 @@ def test_factors_are_numpys_whitened_truncated_svd(slim, tmp_path, kind, constan
     assert errors["activations"] < 0.5 * errors["none"], errors
 
 
+def branches_and_loop(w_then: np.ndarray, w_else: np.ndarray, w_body: np.ndarray) -> onnx.ModelProto:
+    """x [batch, 64], flag → If(flag): Relu(x·W_then) (W_then an initializer of the branch) else
+    Relu(x·W_else) (a Constant node of the branch) → Loop ×3: acc ← Tanh(acc·W_body) (W_body an
+    initializer of the main graph, read only in the body) → y."""
+    f = TensorProto.FLOAT
+    then_g = helper.make_graph([helper.make_node("MatMul", ["x", "w_then"], ["then_mm"], name="then_layer"),
+                                helper.make_node("Relu", ["then_mm"], ["then_out"])], "then_branch", [],
+                               [helper.make_tensor_value_info("then_out", f, ["batch", 64])],
+                               [numpy_helper.from_array(w_then, "w_then")])
+    else_g = helper.make_graph([helper.make_node("Constant", [], ["w_else"], value=numpy_helper.from_array(w_else, "w_else")),
+                                helper.make_node("MatMul", ["x", "w_else"], ["else_mm"], name="else_layer"),
+                                helper.make_node("Relu", ["else_mm"], ["else_out"])], "else_branch", [],
+                               [helper.make_tensor_value_info("else_out", f, ["batch", 64])])
+    body = helper.make_graph([helper.make_node("MatMul", ["acc_in", "w_body"], ["body_mm"], name="body_layer"),
+                              helper.make_node("Tanh", ["body_mm"], ["acc_out"]),
+                              helper.make_node("Identity", ["cond_in"], ["cond_out"])], "body",
+                             [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                              helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+                              helper.make_tensor_value_info("acc_in", f, ["batch", 64])],
+                             [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+                              helper.make_tensor_value_info("acc_out", f, ["batch", 64])])
+    nodes = [helper.make_node("If", ["flag"], ["branch"], then_branch=then_g, else_branch=else_g, name="choose"),
+             helper.make_node("Loop", ["trips", "", "branch"], ["y"], body=body, name="repeat")]
+    g = helper.make_graph(nodes, "branches_and_loop",
+                          [helper.make_tensor_value_info("x", f, ["batch", 64]), helper.make_tensor_value_info("flag", TensorProto.BOOL, [])],
+                          [helper.make_tensor_value_info("y", f, ["batch", 64])],
+                          [numpy_helper.from_array(w_body, "w_body"), numpy_helper.from_array(np.array(3, np.int64), "trips")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def whitened_truncation(w: np.ndarray, rows: np.ndarray, r: int) -> np.ndarray:
+    """numpy's rank-r whitened truncated SVD of W for inputs `rows` (damping 1% of the mean diagonal)."""
+    x = rows.astype(np.float64)
+    g = x.T @ x / len(x)
+    l = np.linalg.cholesky(g + 0.01 * np.mean(np.diag(g)) * np.eye(len(g)))
+    u, s, vt = np.linalg.svd(l.T @ w.astype(np.float64), full_matrices=False)
+    return np.linalg.solve(l.T, u[:, :r] * s[:r]) @ vt[:r]
+
+
+def test_layers_in_if_branches_and_loop_bodies_are_factored_on_their_own_inputs(slim, tmp_path):
+    """Dense layers inside subgraphs: each If branch's layer is whitened by the covariance of the
+    samples that took that branch, the Loop body's by its input over every iteration; the
+    weights stay where they were defined (branch initializer, Constant node, main-graph
+    initializer). The model matches the same graph with each weight replaced by A·B, the
+    report and `diff` name the layers with their subgraphs."""
+    rng = np.random.default_rng(5)
+    w_then, w_else, w_body = ((rng.standard_normal((64, 64)) / 8).astype(np.float32) for _ in range(3))
+    src = tmp_path / "control.onnx"
+    onnx.save(branches_and_loop(w_then, w_else, w_body), str(src))
+    x = anisotropic(800, 64, seed=1)
+    flags = [True] * 5 + [False] * 3
+    calibration = tmp_path / "calibration"
+    for i, flag in enumerate(flags):
+        (calibration / str(i)).mkdir(parents=True)
+        np.save(calibration / str(i) / "x.npy", x[i * 100:(i + 1) * 100])
+        np.save(calibration / str(i) / "flag.npy", np.array(flag))
+    out = tmp_path / "factored.onnx"
+    report = convert(slim, src, out, "--low-rank", "0.5", "--round-to", "1", "--calibration", calibration)
+    lines = pass_line(report, "low-rank").splitlines()
+    assert "3 of 3 layers factored" in lines[0] and "not measured" not in lines[0], lines
+    assert any(l.strip().startswith("[choose.then_branch] then_layer:") for l in lines), lines
+    onnx.checker.check_model(str(out), full_check=True)
+
+    m = onnx.load(str(out))
+    graphs = {a.g.name: a.g for n in m.graph.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH}
+    main_weights = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+
+    def factored(graph, layer):
+        weights = dict(main_weights)
+        weights.update({t.name: numpy_helper.to_array(t) for t in graph.initializer})
+        weights.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in graph.node if n.op_type == "Constant"})
+        last = next(n for n in graph.node if n.name == layer)
+        first = next(n for n in graph.node if n.output[0] == last.input[0])
+        a, b = weights[first.input[1]].astype(np.float64), weights[last.input[1]].astype(np.float64)
+        return a @ b, a.shape[1]
+
+    taken = np.concatenate([x[i * 100:(i + 1) * 100] for i, f in enumerate(flags) if f])
+    other = np.concatenate([x[i * 100:(i + 1) * 100] for i, f in enumerate(flags) if not f])
+    relu = lambda v: np.maximum(v, 0)
+    acc = np.concatenate([relu(taken @ w_then), relu(other @ w_else)])
+    body_rows = []
+    for _ in range(3):
+        body_rows.append(acc)
+        acc = np.tanh(acc @ w_body).astype(np.float32)
+    got = {}
+    for graph, layer, w, rows in [("then_branch", "then_layer", w_then, taken), ("else_branch", "else_layer", w_else, other),
+                                  ("body", "body_layer", w_body, np.concatenate(body_rows))]:
+        got[layer], r = factored(graphs[graph], layer)
+        assert 0 < r < 32, (layer, r)
+        want = whitened_truncation(w, rows, r)
+        assert np.linalg.norm(got[layer] - want) / np.linalg.norm(w) < 1e-4, layer
+
+    # The rewritten model is the original graph with each weight A·B, on both branches.
+    dense = tmp_path / "dense.onnx"
+    onnx.save(branches_and_loop(*(got[k].astype(np.float32) for k in ["then_layer", "else_layer", "body_layer"])), str(dense))
+    sa, sb = ort_session(str(out)), ort_session(str(dense))
+    for flag in [True, False]:
+        feed = {"x": anisotropic(50, 64, seed=7), "flag": np.array(flag)}
+        np.testing.assert_allclose(sa.run(None, feed)[0], sb.run(None, feed)[0], rtol=1e-4, atol=1e-5)
+
+    d = slim("diff", src, out, "--json")
+    assert d.returncode == 0, describe_run(d)
+    low_rank = sorted((c["graph"], c["a"][0]) for c in json.loads(d.stdout)["changes"] if c["kind"] == "low_rank")
+    assert low_rank == [("choose.else_branch", "w_else"), ("choose.then_branch", "w_then"), ("repeat.body", "w_body")], low_rank
+
+
 def test_energy_mode_and_the_report(slim, tmp_path):
     """--low-rank-energy 0.9: each factored layer keeps at least 90% of its output energy, as its
     report line says; `diff` names each factorization with the rank the report gives."""

@@ -6,7 +6,8 @@
 ///   over (pruning scores units by E[x_i²]·‖W_i‖² and compensates removed ones with E[x_i]);
 /// - Gram matrices: E[x xᵀ] over a feature axis (the last for MatMul inputs, the channel axis
 ///   for convs), every other position (token, pixel) one sample of x: the input covariance a
-///   dense layer's whitened SVD and least-squares refit need.
+///   dense layer's whitened SVD and least-squares refit need. Keyed by graph path and name:
+///   a layer inside an If branch or Loop body reads a value of that subgraph.
 public final class ActivationStatistics {
     public struct Moments {
         public var sum: [Double]
@@ -51,23 +52,30 @@ public final class ActivationStatistics {
 
     /// The axis watched per activation name.
     private let watched: [String: Int]
-    /// The feature axis per name whose Gram is collected (negative: from the end).
-    private let gramAxes: [String: Int]
+    /// The feature axis per value whose Gram is collected (negative: from the end).
+    private let gramAxes: [GraphIndex.Key: Int]
     public private(set) var moments: [String: Moments] = [:]
-    public private(set) var grams: [String: Gram] = [:]
+    public private(set) var grams: [GraphIndex.Key: Gram] = [:]
     /// One sample's Gram in Float32 (BLAS), reused; and its rows when the axis is not the last.
     private var scratch: [Float] = []
     private var rowsScratch: [Float] = []
 
-    public init(watching watched: [String: Int] = [:], grams: [String: Int] = [:]) {
+    public init(watching watched: [String: Int] = [:], grams: [GraphIndex.Key: Int] = [:]) {
         self.watched = watched
         gramAxes = grams
     }
 
-    /// Adds one value (call from `Evaluator.observe`).
+    /// Adds one value of the main graph (call from `Evaluator.observe`; moments are collected
+    /// for main-graph values only).
     public func observe(_ name: String, _ value: NDArray) {
-        if let axis = gramAxes[name] { addGram(name, value, axis: axis < 0 ? axis + value.rank : axis) }
-        guard let axis = watched[name], axis < value.rank, case .float(let v) = value.storage else { return }
+        observe(.main, name, value)
+    }
+
+    /// Adds one value of the graph at `path` (call from `Evaluator.observeSubgraphs` too).
+    public func observe(_ path: GraphPath, _ name: String, _ value: NDArray) {
+        let key = GraphIndex.Key(path: path, name: name)
+        if let axis = gramAxes[key] { addGram(key, value, axis: axis < 0 ? axis + value.rank : axis) }
+        guard path == .main, let axis = watched[name], axis < value.rank, case .float(let v) = value.storage else { return }
         let length = value.shape[axis]
         let inner = value.shape[(axis + 1)...].reduce(1, *), outer = value.shape[..<axis].reduce(1, *)
         var m = moments.removeValue(forKey: name)
@@ -92,7 +100,7 @@ public final class ActivationStatistics {
     /// XᵀX of one value (rows × width) in Float32 through BLAS (ssyrk: the upper triangle
     /// only), added to the Float64 sum: the products within one sample stay in single precision,
     /// the sum over samples does not.
-    private func addGram(_ name: String, _ value: NDArray, axis: Int) {
+    private func addGram(_ key: GraphIndex.Key, _ value: NDArray, axis: Int) {
         guard axis >= 0, axis < value.rank, case .float(var v) = value.storage else { return }
         let width = value.shape[axis]
         guard width > 0 else { return }
@@ -110,8 +118,8 @@ public final class ActivationStatistics {
             v = rowsScratch
         }
         // Taken out while it grows, so the sum is updated in place, not copied.
-        var g = grams.removeValue(forKey: name) ?? Gram(width: width)
-        guard g.width == width, rows > 0 else { grams[name] = g; return }
+        var g = grams.removeValue(forKey: key) ?? Gram(width: width)
+        guard g.width == width, rows > 0 else { grams[key] = g; return }
         if scratch.count != width * width { scratch = [Float](repeating: 0, count: width * width) }
         v.withUnsafeBufferPointer { x in scratch.withUnsafeMutableBufferPointer { c in
             guard let xp = x.baseAddress, let cp = c.baseAddress else { return }
@@ -125,6 +133,6 @@ public final class ActivationStatistics {
             }
         } }
         g.rows += rows
-        grams[name] = g
+        grams[key] = g
     }
 }

@@ -1,15 +1,18 @@
 /// The calibration samples a pass observes activations on: the folder of `--calibration DIR`,
 /// else `generated` random samples (sequence axes 64 long), run through the evaluator with every
-/// main-graph value (graph inputs included) handed to `observe`.
+/// main-graph value (graph inputs included) handed to `observe`, and every subgraph value, by
+/// its graph's path, to `subgraphs`.
 enum CalibrationRun {
     /// Runs every sample; returns how the samples are described in the report.
     static func observe(_ model: Model, _ calibration: ActivationQDQPass.Calibration, generated: Int, reader: ExternalDataReader,
+                        subgraphs: ((GraphPath, String, NDArray) -> Void)? = nil,
                         _ observe: @escaping (String, NDArray) -> Void) throws -> String {
         let dims = ActivationSmoothingPass.generatedDims(model, given: calibration.dims, length: 64)
         let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.folder == nil ? generated : 0,
                                               model: model, dims: dims, seed: calibration.seed)
         let evaluator = try Evaluator(model: model, reader: reader)
         evaluator.observe = observe
+        evaluator.observeSubgraphs = subgraphs
         for s in samples {
             // The graph inputs are values layers read too (a first layer's x).
             for (name, value) in s.values { if case .tensor(let t) = value { observe(name, t) } }

@@ -1,6 +1,8 @@
 /// One graph as the diff sees it: graph inputs, weights (initializers) and nodes as vertices of a
 /// single DAG, with producers, consumers, a topological order and structural hashes. Built from
 /// the graph alone: weight bytes are read only for tiny tensors (shape constants, ≤ 64 bytes).
+/// In a subgraph, the enclosing graphs' weights it reads are weight vertices too (index -1), so
+/// a change to a weight only a branch or loop body reads is seen where it is read.
 public struct DiffGraph {
     public enum Kind: Sendable { case input, weight, node }
 
@@ -28,6 +30,9 @@ public struct DiffGraph {
     }
 
     public let graph: Graph
+    /// Weights a subgraph of this graph can read by name: the enclosing graphs', then this graph's
+    /// initializers and Constant nodes.
+    public private(set) var visibleWeights: [String: Tensor] = [:]
     public var vertices: [Vertex] = []
     /// Graph inputs and weights by name (node outputs come from the graph index).
     private var sources: [String: Int] = [:]
@@ -44,7 +49,7 @@ public struct DiffGraph {
     public var down: [Int] = []
     public var attributeHash: [Int] = []
 
-    public init(_ graph: Graph) {
+    public init(_ graph: Graph, outer: [String: Tensor] = [:]) {
         self.graph = graph
         let initNames = Set(graph.initializers.map(\.name))
         var inputPosition = 0
@@ -55,6 +60,18 @@ public struct DiffGraph {
         for (k, t) in graph.initializers.enumerated() {
             add(Vertex(kind: .weight, index: k, op: "", domain: "", name: t.name, inputs: [], outputs: [t.name], tensor: t))
         }
+        if !outer.isEmpty {
+            var local = Set(graph.inputs.map(\.name)).union(initNames)
+            for n in graph.nodes { local.formUnion(n.outputs) }
+            var seen = Set<String>()
+            for n in graph.nodes {
+                for name in n.inputs where !local.contains(name) && seen.insert(name).inserted {
+                    if let t = outer[name] { add(Vertex(kind: .weight, index: -1, op: "", domain: "", name: name, inputs: [], outputs: [name], tensor: t)) }
+                }
+            }
+        }
+        visibleWeights = outer
+        for t in graph.initializers { visibleWeights[t.name] = t }
         let firstNode = vertices.count
         for (k, n) in graph.nodes.enumerated() {
             var tensor: Tensor? = nil
@@ -66,6 +83,7 @@ public struct DiffGraph {
             }
             add(Vertex(kind: .node, index: k, op: n.opType, domain: n.isDefaultDomain ? "" : n.domain,
                        name: n.name, inputs: [], outputs: n.outputs, tensor: tensor))
+            if let tensor, let name = n.outputs.first { visibleWeights[name] = tensor }
         }
         // Resolve inputs once every producer is known (node order may not be topological).
         let index = GraphIndex(graph, weights: false).main
@@ -220,6 +238,12 @@ public struct DiffGraph {
     }
 
     /// A short label for reports: the node's name, or its first output, or the weight's name.
+    /// The name a weight is read by: an initializer's, or a Constant node's output.
+    public func weightName(_ v: Int) -> String {
+        let x = vertices[v]
+        return x.kind == .node ? x.outputs.first ?? x.name : x.name
+    }
+
     public func label(_ v: Int) -> String {
         let x = vertices[v]
         if x.kind == .node {

@@ -294,7 +294,7 @@ public final class GraphDiffer {
                 let ga = attr.subgraphs, gb = other.subgraphs
                 for k in 0..<min(ga.count, gb.count) {
                     let label = (graphLabel.isEmpty ? "" : graphLabel + " > ") + "\(a.label(x)).\(attr.name)" + (attr.type == .graphs ? "[\(k)]" : "")
-                    let sub = GraphDiffer(DiffGraph(ga[k]), DiffGraph(gb[k]), label: label, reader: reader)
+                    let sub = GraphDiffer(DiffGraph(ga[k], outer: a.visibleWeights), DiffGraph(gb[k], outer: b.visibleWeights), label: label, reader: reader)
                     var subChanges = try sub.run()
                     for i in subChanges.indices { subChanges[i].aVertices = []; subChanges[i].bVertices = [] }
                     changes += subChanges

@@ -68,8 +68,8 @@ enum LowRankRewrite {
     static func change(_ d: GraphDiffer, _ x: Int, _ u: Int, _ v: Int, _ k: Int64, aVertices: [Int], bVertices: [Int]) -> ModelDiff.Change {
         let tw = d.a.vertices[x].tensor!, tu = d.b.vertices[u].tensor!, tv = d.b.vertices[v].tensor!
         let before = (tw.elementCount ?? 0), after = (tu.elementCount ?? 0) + (tv.elementCount ?? 0)
-        let layer = d.a.consumers[x].first?.first.map { d.a.label($0.vertex) } ?? d.a.vertices[x].name
-        var c = ModelDiff.Change(.lowRank, a: [d.a.vertices[x].name], b: [d.b.vertices[u].name, d.b.vertices[v].name],
+        let layer = d.a.consumers[x].first?.first.map { d.a.label($0.vertex) } ?? d.a.weightName(x)
+        var c = ModelDiff.Change(.lowRank, a: [d.a.weightName(x)], b: [d.b.weightName(u), d.b.weightName(v)],
                                  "\(layer): \(GraphText.tensorType(tw)) factored into \(GraphText.tensorType(tu)) · \(GraphText.tensorType(tv)), rank \(k) (\(Formatting.count(before)) → \(Formatting.count(after)) parameters)",
                                  fields: [("rank", .int(Int(k))), ("node", .string(layer)),
                                           ("shape", .array(tw.dims.map { .int(Int($0)) })),

@@ -8,6 +8,10 @@ public final class Evaluator {
     private let plan: GraphPlan
     /// Called with every tensor a node of the main graph produces (calibration observes here).
     public var observe: ((_ name: String, _ value: NDArray) -> Void)?
+    /// Called with every tensor a subgraph (If branch, Loop or Scan body) binds as an input,
+    /// reads from an enclosing graph or its nodes produce, once per run of the subgraph, with the
+    /// subgraph's path.
+    public var observeSubgraphs: ((_ path: GraphPath, _ name: String, _ value: NDArray) -> Void)?
 
     public init(model: Model, reader: ExternalDataReader = ExternalDataReader()) throws {
         self.model = model
@@ -45,7 +49,13 @@ public final class Evaluator {
     func run(_ plan: GraphPlan, inputs: [Value?], parent: Scope?) throws -> [Value] {
         let scope = Scope(plan: plan, parent: parent)
         for (k, info) in plan.graph.inputs.enumerated() where k < inputs.count {
-            if let v = inputs[k] { scope.values[info.name] = v }
+            if let v = inputs[k] {
+                scope.values[info.name] = v
+                if parent != nil, let observeSubgraphs, case .tensor(let t) = v { observeSubgraphs(plan.path, info.name, t) }
+            }
+        }
+        if let parent, let observeSubgraphs {
+            for name in plan.outerReads { if case .tensor(let t)? = try parent.lookup(name) { observeSubgraphs(plan.path, name, t) } }
         }
         let isMain = parent == nil
         for step in plan.steps {
@@ -79,6 +89,7 @@ public final class Evaluator {
                     v = .tensor(n)
                     if step.isConstant { plan.cache(name, n) }
                     if isMain, let observe { observe(name, n) }
+                    if !isMain, let observeSubgraphs { observeSubgraphs(plan.path, name, n) }
                 }
                 scope.values[name] = v
             }

@@ -13,14 +13,20 @@ final class GraphPlan {
     }
 
     let graph: Graph
+    /// Where the graph sits in the model (subgraph values are observed by path and name).
+    let path: GraphPath
     let steps: [Step]
+    /// Names this graph's nodes read from enclosing graphs (observed as this subgraph's own
+    /// values: a branch's layer sees its outer input only when the branch runs).
+    let outerReads: [String]
     private let initializers: [String: Tensor]
     private var decoded: [String: NDArray] = [:]
     private let reader: ExternalDataReader
     private let lock = Lock()
 
-    init(graph: Graph, reader: ExternalDataReader) throws {
+    init(graph: Graph, reader: ExternalDataReader, path: GraphPath = .main) throws {
         self.graph = graph
+        self.path = path
         self.reader = reader
         var inits: [String: Tensor] = [:]
         for t in graph.initializers { inits[t.name] = t }
@@ -35,11 +41,20 @@ final class GraphPlan {
                 throw OnnxSlimError(.badInput, "unsupported operator '\(domain)\(node.opType)' (node '\(node.name)')")
             }
             var subplans: [String: GraphPlan] = [:]
-            for a in node.attributes { if let g = a.g { subplans[a.name] = try GraphPlan(graph: g, reader: reader) } }
+            for (k, a) in node.attributes.enumerated() {
+                if let g = a.g { subplans[a.name] = try GraphPlan(graph: g, reader: reader, path: path.appending(node: index, attribute: k, graph: -1)) }
+            }
             steps.append(Step(node: node, kernel: kernel, subplans: subplans, release: schedule.releases[position],
                               isConstant: node.opType == "Constant" && node.isDefaultDomain && node.inputs.isEmpty))
         }
         self.steps = steps
+        var defined = Set(graph.inputs.map(\.name)).union(inits.keys)
+        for node in graph.nodes { defined.formUnion(node.outputs) }
+        var outer: [String] = [], seen = Set<String>()
+        for node in graph.nodes {
+            for name in node.inputs where !name.isEmpty && !defined.contains(name) && seen.insert(name).inserted { outer.append(name) }
+        }
+        outerReads = outer
     }
 
     /// The decoded weight `name` of this graph, or nil when it holds none by that name.

@@ -53,3 +53,20 @@ extension Graph {
         return try nodes[step.node].attributes[step.attribute].graphs[step.graph].withGraph(steps: rest, body)
     }
 }
+
+extension Graph {
+    /// `path` in words, by node and attribute names ("if_node.then_branch > loop.body"), as
+    /// `diff` names subgraphs.
+    public func describe(_ path: GraphPath) -> String {
+        var graph = self, parts: [String] = []
+        for step in path.steps {
+            guard step.node < graph.nodes.count, step.attribute < graph.nodes[step.node].attributes.count else { return path.description }
+            let node = graph.nodes[step.node], attribute = node.attributes[step.attribute]
+            parts.append("\(node.name.isEmpty ? node.outputs.first ?? node.opType : node.name).\(attribute.name)"
+                         + (step.graph >= 0 ? "[\(step.graph)]" : ""))
+            guard let next = step.graph >= 0 ? (step.graph < attribute.graphs.count ? attribute.graphs[step.graph] : nil) : attribute.g else { return path.description }
+            graph = next
+        }
+        return parts.joined(separator: " > ")
+    }
+}

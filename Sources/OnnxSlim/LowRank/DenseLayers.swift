@@ -1,14 +1,20 @@
 import Foundation
 
 /// The layers `--low-rank` may factor: MatMul(x, W), Gemm(x, W) (transA 0, transB either) and
-/// pointwise Conv (every kernel dim 1, group 1) of the main graph whose W is a float32 weight
-/// (initializer or Constant node) that this layer alone reads, with x an activation. Everything
-/// else is left, with a reason.
+/// pointwise Conv (every kernel dim 1, group 1), in the main graph or any subgraph, whose W is a
+/// float32 weight (initializer or Constant node, of its graph or an enclosing one) that this
+/// layer alone reads, with x an activation. Everything else is left, with a reason.
 struct DenseLayer {
+    /// The graph holding the layer, and the node's index there.
+    var path: GraphPath
     var node: Int
     var label: String
     var input: String
+    /// x as the layer's graph sees it: a branch's value read from an enclosing graph is
+    /// observed there when the branch runs (its covariance is over the samples taking it).
+    var inputKey: GraphIndex.Key { GraphIndex.Key(path: path, name: input) }
     var weight: String
+    var weightKey: GraphIndex.Key
     /// Gemm with transB, and Conv: W is stored out×in (Conv: out×in×1…).
     var transposed: Bool
     var isConv: Bool
@@ -23,14 +29,21 @@ struct DenseLayer {
 enum DenseLayers {
     static func find(_ index: GraphIndex, ops: Set<String>, exclude: NSRegularExpression?) -> (layers: [DenseLayer], skipped: [String: Int]) {
         var layers: [DenseLayer] = [], skipped: [String: Int] = [:]
-        for (k, node) in index.main.nodes.enumerated() where node.isDefaultDomain && ops.contains(node.opType) && node.inputs.count > 1 {
+        for path in index.scopeOrder { find(in: path, index, ops: ops, exclude: exclude, into: &layers, skipped: &skipped) }
+        return (layers, skipped)
+    }
+
+    private static func find(in path: GraphPath, _ index: GraphIndex, ops: Set<String>, exclude: NSRegularExpression?,
+                             into layers: inout [DenseLayer], skipped: inout [String: Int]) {
+        guard let scope = index[path] else { return }
+        for (k, node) in scope.nodes.enumerated() where node.isDefaultDomain && ops.contains(node.opType) && node.inputs.count > 1 {
             let label = node.name.isEmpty ? node.outputs.first ?? node.opType : node.name
             if let exclude, exclude.firstMatch(in: label, range: NSRange(label.startIndex..., in: label)) != nil {
                 skipped["excluded by --low-rank-exclude", default: 0] += 1
                 continue
             }
             let name = node.inputs[1]
-            guard index.weight(node.inputs[0], from: .main) == nil, let w = index.weight(name, from: .main) else {
+            guard index.weight(node.inputs[0], from: path) == nil, let w = index.weight(name, from: path) else {
                 skipped["\(node.opType): the weight is computed", default: 0] += 1
                 continue
             }
@@ -55,11 +68,7 @@ enum DenseLayers {
             // A classifier or LM head (its output, or its bias Add's, is the model's): every
             // error lands in the result unaveraged, and its width (a vocabulary) would take the
             // whole budget (SmolLM2 at 80%: perplexity 299 with its head factored).
-            var output = node.outputs[0]
-            if let readers = index.main.readers[output], readers.count == 1, index.main.nodes[readers[0].node].opType == "Add" {
-                output = index.main.nodes[readers[0].node].outputs[0]
-            }
-            if index.main.graphOutputs.contains(node.outputs[0]) || index.main.graphOutputs.contains(output) {
+            if computesModelOutput(node.outputs[0], in: path, index) {
                 skipped["\(node.opType): computes a graph output (a classifier or LM head)", default: 0] += 1
                 continue
             }
@@ -69,10 +78,29 @@ enum DenseLayers {
                 transposed = node.attribute("transB")?.i ?? 0 != 0
             }
             let rows = Int(dims[0]), cols = Int(dims[1])
-            layers.append(DenseLayer(node: k, label: label, input: node.inputs[0], weight: name, transposed: transposed, isConv: isConv,
+            layers.append(DenseLayer(path: path, node: k, label: label, input: node.inputs[0],
+                                     weight: name, weightKey: GraphIndex.Key(path: w.path, name: name),
+                                     transposed: transposed, isConv: isConv,
                                      inputs: transposed ? cols : rows, outputs: transposed ? rows : cols,
                                      spatial: isConv ? dims.count - 2 : 0))
         }
-        return (layers, skipped)
+    }
+
+    /// True when `name` (or the output of the one bias Add reading it) is a model output, in a
+    /// subgraph through its owner: an If's or Scan's output k is its graph's output k, a Loop's
+    /// output k its body's output k + 1 (the body's first output is the condition).
+    static func computesModelOutput(_ name: String, in path: GraphPath, _ index: GraphIndex) -> Bool {
+        guard let scope = index[path] else { return false }
+        var output = name
+        if let readers = scope.readers[output], readers.count == 1, scope.nodes[readers[0].node].opType == "Add" {
+            output = scope.nodes[readers[0].node].outputs[0]
+        }
+        guard let k = scope.graphOutputs.firstIndex(of: output) ?? scope.graphOutputs.firstIndex(of: name) else { return false }
+        guard let step = path.steps.last else { return true }
+        let parentPath = GraphPath(steps: Array(path.steps.dropLast()))
+        guard let owner = index[parentPath]?.nodes[step.node] else { return false }
+        let outer = owner.opType == "Loop" ? k - 1 : k
+        guard outer >= 0, outer < owner.outputs.count, !owner.outputs[outer].isEmpty else { return false }
+        return computesModelOutput(owner.outputs[outer], in: parentPath, index)
     }
 }

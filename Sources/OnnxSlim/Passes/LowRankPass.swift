@@ -3,7 +3,8 @@ import Foundation
 /// `--low-rank R` / `--low-rank-energy E`: dense layers factored into two MatMuls,
 /// MatMul(x, W) → MatMul(MatMul(x, A), B), by activation-aware (whitened) SVD.
 ///
-/// 1. Layers: `DenseLayers` (MatMul and Gemm with a float32 weight of their own).
+/// 1. Layers: `DenseLayers` (MatMul, Gemm and pointwise Conv with a float32 weight of their
+///    own, in the main graph and in subgraphs).
 /// 2. Statistics: E[x xᵀ] of each layer's input on calibration samples (`--calibration DIR`,
 ///    else generated), in Float64, collected in as many evaluator runs as the memory bound
 ///    needs (`gramBudget`). `--low-rank-data none` skips them: plain SVD of W.
@@ -55,24 +56,24 @@ public struct LowRankPass: ModelPass {
                                skipped: skipped)
         }
         func matrix(_ l: DenseLayer) throws -> Matrix {
-            guard let t = index.weight(l.weight, from: .main)?.tensor else { throw OnnxSlimError(.badInput, "'\(l.weight)' is not a weight") }
+            guard let t = index.definition(l.weightKey)?.tensor else { throw OnnxSlimError(.badInput, "'\(l.weight)' is not a weight") }
             let array = try NDArray(tensor: t, reader: context.reader)
             let w = Matrix(rows: array.shape[0], cols: array.count / max(array.shape[0], 1), values: array.asFloats.map(Double.init))
             return l.transposed ? w.transposed : w
         }
-        let axes = Dictionary(worthIt.map { ($0.input, $0.featureAxis) }, uniquingKeysWith: { a, _ in a })
+        let axes = Dictionary(worthIt.map { ($0.inputKey, $0.featureAxis) }, uniquingKeysWith: { a, _ in a })
 
         // Spectra (and, when every covariance fits at once, the covariances for step 5).
         var spectra: [[Double]] = []
-        var kept: [String: ActivationStatistics.Gram] = [:]
+        var kept: [GraphIndex.Key: ActivationStatistics.Gram] = [:]
         var source = "weights only (plain SVD, --low-rank-data none)"
         let inputs = Self.chunks(worthIt, budget: options.gramBudget)
         if options.data == .activations {
             var byLayer: [Int: [Double]] = [:]
             for chunk in inputs {
                 let seconds = try collect(chunk, axes: axes, model, context, source: &source)
-                for (k, l) in worthIt.enumerated() where chunk.contains(l.input) {
-                    byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.input]?.second, damping: options.damping).spectrum()
+                for (k, l) in worthIt.enumerated() where chunk.contains(l.inputKey) {
+                    byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.inputKey]?.second, damping: options.damping).spectrum()
                 }
                 if inputs.count == 1 { kept = seconds }
             }
@@ -93,30 +94,29 @@ public struct LowRankPass: ModelPass {
         var patch = GraphPatch("low-rank")
         var names = NameAllocator(model)
         var before = 0, after = 0, unmeasured = 0
-        let pending = Set(chosen.map { worthIt[$0].input })
+        let pending = Set(chosen.map { worthIt[$0].inputKey })
         let collected = !kept.isEmpty
         // Each covariance is released after the last layer reading its input is factored.
         var seconds = kept.filter { pending.contains($0.key) }
         kept = [:]
-        var lastUse: [String: Int] = [:]
-        for k in chosen { lastUse[worthIt[k].input] = k }
+        var lastUse: [GraphIndex.Key: Int] = [:]
+        for k in chosen { lastUse[worthIt[k].inputKey] = k }
         for chunk in (options.data == .none || collected ? [pending] : Self.chunks(chosen.map { worthIt[$0] }, budget: options.gramBudget)) {
             if options.data == .activations && !collected { seconds = try collect(chunk, axes: axes, model, context, source: &source) }
-            for k in chosen where chunk.contains(worthIt[k].input) {
+            for k in chosen where chunk.contains(worthIt[k].inputKey) {
                 let l = worthIt[k], r = ranks[k]!
-                let second = options.data == .none ? nil : seconds[l.input]?.second
+                let second = options.data == .none ? nil : seconds[l.inputKey]?.second
                 if options.data == .activations && second == nil { unmeasured += 1 }
-                if lastUse[l.input] == k { seconds[l.input] = nil }
+                if lastUse[l.inputKey] == k { seconds[l.inputKey] = nil }
                 let svd = try WhitenedSVD(try matrix(l), second: second, damping: options.damping)
                 let (a, b) = try svd.factors(rank: r)
-                let key = GraphIndex.Key(path: index.weight(l.weight, from: .main)!.path, name: l.weight)
-                rewrite(l, a: a, b: b, key: key, node: index.main.nodes[l.node], patch: &patch, names: &names)
+                rewrite(l, a: a, b: b, node: index[l.path]!.nodes[l.node], patch: &patch, names: &names)
                 let dense = l.inputs * l.outputs, factored = r * (l.inputs + l.outputs)
                 before += dense
                 after += factored
                 // (The spectrum is step 3's: the second whitening is only for the factors.)
                 let energy = 1 - allocation[k].loss(rank: r) / max(allocation[k].total, .leastNormalMagnitude)
-                patch.note("\(l.label): \(l.inputs)×\(l.outputs) → rank \(r), parameters \(dense) → \(factored), "
+                patch.note("\(l.path == .main ? "" : "[\(graph.describe(l.path))] ")\(l.label): \(l.inputs)×\(l.outputs) → rank \(r), parameters \(dense) → \(factored), "
                            + "\(options.data == .none ? "weight" : "output") energy kept \(String(format: "%.4f", energy))")
             }
         }
@@ -133,7 +133,7 @@ public struct LowRankPass: ModelPass {
     /// x → layer(x, W) becomes x → MatMul(x, A) → layer(·, B): W's name now holds B (in W's
     /// layout: transposed for Gemm transB; [out, r, 1…] for Conv, the first Conv taking the
     /// strides and pads, the second pointwise with none).
-    func rewrite(_ l: DenseLayer, a: Matrix, b: Matrix, key: GraphIndex.Key, node: Node, patch: inout GraphPatch,
+    func rewrite(_ l: DenseLayer, a: Matrix, b: Matrix, node: Node, patch: inout GraphPatch,
                  names: inout NameAllocator) {
         let aName = names.fresh(l.weight + "_low_rank_a"), hidden = names.fresh(l.label + "_low_rank")
         var first = Node("MatMul", inputs: [node.inputs[0], aName], outputs: [hidden], name: hidden)
@@ -145,23 +145,23 @@ public struct LowRankPass: ModelPass {
             aTensor.dims = [Int64(a.cols), Int64(a.rows)] + kernel
             bTensor.dims = [Int64(b.cols), Int64(b.rows)] + kernel
             first = Node("Conv", inputs: [node.inputs[0], aName], outputs: [hidden], name: hidden, attributes: node.attributes)
-            patch.add(.setAttribute(.main, node: l.node, .ints("strides", [Int64](repeating: 1, count: l.spatial))))
-            patch.add(.setAttribute(.main, node: l.node, .ints("pads", [Int64](repeating: 0, count: 2 * l.spatial))))
-            if node.attribute("auto_pad") != nil { patch.add(.setAttribute(.main, node: l.node, .string("auto_pad", "NOTSET"))) }
+            patch.add(.setAttribute(l.path, node: l.node, .ints("strides", [Int64](repeating: 1, count: l.spatial))))
+            patch.add(.setAttribute(l.path, node: l.node, .ints("pads", [Int64](repeating: 0, count: 2 * l.spatial))))
+            if node.attribute("auto_pad") != nil { patch.add(.setAttribute(l.path, node: l.node, .string("auto_pad", "NOTSET"))) }
         }
-        patch.add(.addInitializer(.main, aTensor))
-        patch.add(.insertNodes(.main, [first], before: l.node))
-        patch.add(.rewire(.main, node: l.node, input: 0, to: hidden))
-        patch.add(.replaceWeight(key, bTensor))
+        patch.add(.addInitializer(l.path, aTensor))
+        patch.add(.insertNodes(l.path, [first], before: l.node))
+        patch.add(.rewire(l.path, node: l.node, input: 0, to: hidden))
+        patch.add(.replaceWeight(l.weightKey, bTensor))
     }
 
     /// The layers' distinct inputs in groups whose covariances (width² Float64) fit `budget`.
-    static func chunks(_ layers: [DenseLayer], budget: Int) -> [Set<String>] {
-        var out: [Set<String>] = [], current = Set<String>(), bytes = 0
-        for l in layers where !current.contains(l.input) && !out.contains(where: { $0.contains(l.input) }) {
+    static func chunks(_ layers: [DenseLayer], budget: Int) -> [Set<GraphIndex.Key>] {
+        var out: [Set<GraphIndex.Key>] = [], current = Set<GraphIndex.Key>(), bytes = 0
+        for l in layers where !current.contains(l.inputKey) && !out.contains(where: { $0.contains(l.inputKey) }) {
             let size = ActivationStatistics.Gram.bytes(width: l.inputs)
             if !current.isEmpty && bytes + size > budget { out.append(current); current = []; bytes = 0 }
-            current.insert(l.input)
+            current.insert(l.inputKey)
             bytes += size
         }
         if !current.isEmpty { out.append(current) }
@@ -169,10 +169,12 @@ public struct LowRankPass: ModelPass {
     }
 
     /// Σ x xᵀ of `inputs` over the calibration samples (packed; `second` unpacks one at a time).
-    func collect(_ inputs: Set<String>, axes: [String: Int], _ model: Model, _ context: PassContext,
-                 source: inout String) throws -> [String: ActivationStatistics.Gram] {
+    func collect(_ inputs: Set<GraphIndex.Key>, axes: [GraphIndex.Key: Int], _ model: Model, _ context: PassContext,
+                 source: inout String) throws -> [GraphIndex.Key: ActivationStatistics.Gram] {
         let statistics = ActivationStatistics(grams: Dictionary(uniqueKeysWithValues: inputs.map { ($0, axes[$0] ?? -1) }))
-        source = try CalibrationRun.observe(model, options.calibration, generated: Self.generatedSamples, reader: context.reader) {
+        let inSubgraphs = inputs.contains { $0.path != .main }
+        source = try CalibrationRun.observe(model, options.calibration, generated: Self.generatedSamples, reader: context.reader,
+                                            subgraphs: inSubgraphs ? { statistics.observe($0, $1, $2) } : nil) {
             statistics.observe($0, $1)
         }
         return statistics.grams

@@ -179,6 +179,36 @@ def test_factors_are_numpys_whitened_truncated_svd(slim, tmp_path, kind, constan
     assert errors["activations"] < 0.5 * errors["none"], errors
 
 
+def test_float16_layers_are_factored_into_float16_factors(slim, tmp_path):
+    """A float16 model: the factors are float16 (written where W was), whitened by the float16
+    activations' covariance: A·B is numpy's whitened truncation to float16 rounding, and the
+    model runs in onnxruntime."""
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((64, 48)) / 8).astype(np.float16)
+    model = one_layer("MatMul", w)
+    for v in list(model.graph.input) + list(model.graph.output):
+        v.type.tensor_type.elem_type = TensorProto.FLOAT16
+    src, out = tmp_path / "half.onnx", tmp_path / "factored.onnx"
+    onnx.save(model, str(src))
+    x = anisotropic(800, 64, seed=1).astype(np.float16)
+    calibration = tmp_path / "calibration"
+    for i in range(8):
+        (calibration / str(i)).mkdir(parents=True)
+        np.save(calibration / str(i) / "x.npy", x[i * 100:(i + 1) * 100])
+    line = pass_line(convert(slim, src, out, "--low-rank", "0.5", "--round-to", "1", "--calibration", calibration), "low-rank")
+    assert "1 of 1 layers factored" in line and "not measured" not in line, line
+    onnx.checker.check_model(str(out), full_check=True)
+    factored = onnx.load(str(out))
+    assert all(t.data_type == TensorProto.FLOAT16 for t in factored.graph.initializer), [t.name for t in factored.graph.initializer]
+    got, r = factored_weight(str(out), "MatMul")
+    want = whitened_truncation(w, x, r)
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) < 3e-3
+    probe = {"x": anisotropic(50, 64, seed=3).astype(np.float16)}
+    y = ort_session(str(out)).run(None, probe)[0]
+    assert y.dtype == np.float16
+    np.testing.assert_allclose(y.astype(np.float32), np.maximum(probe["x"].astype(np.float64) @ got, 0), rtol=1e-2, atol=2e-3)
+
+
 def branches_and_loop(w_then: np.ndarray, w_else: np.ndarray, w_body: np.ndarray) -> onnx.ModelProto:
     """x [batch, 64], flag → If(flag): Relu(x·W_then) (W_then an initializer of the branch) else
     Relu(x·W_else) (a Constant node of the branch) → Loop ×3: acc ← Tanh(acc·W_body) (W_body an

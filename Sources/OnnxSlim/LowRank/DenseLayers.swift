@@ -2,8 +2,8 @@ import Foundation
 
 /// The layers `--low-rank` may factor: MatMul(x, W), Gemm(x, W) (transA 0, transB either) and
 /// pointwise Conv (every kernel dim 1, group 1), in the main graph or any subgraph, whose W is a
-/// float32 weight (initializer or Constant node, of its graph or an enclosing one) that this
-/// layer alone reads, with x an activation. Everything else is left, with a reason.
+/// float32 or float16 weight (initializer or Constant node, of its graph or an enclosing one)
+/// that this layer alone reads, with x an activation. Everything else is left, with a reason.
 struct DenseLayer {
     /// The graph holding the layer, and the node's index there.
     var path: GraphPath
@@ -15,6 +15,8 @@ struct DenseLayer {
     var inputKey: GraphIndex.Key { GraphIndex.Key(path: path, name: input) }
     var weight: String
     var weightKey: GraphIndex.Key
+    /// W's element type, the factors' too (factored in Float64 either way).
+    var dataType: DataType
     /// Gemm with transB, and Conv: W is stored out×in (Conv: out×in×1…).
     var transposed: Bool
     var isConv: Bool
@@ -27,6 +29,8 @@ struct DenseLayer {
 }
 
 enum DenseLayers {
+    static let factorable: Set<DataType> = [.float, .float16]
+
     static func find(_ index: GraphIndex, ops: Set<String>, exclude: NSRegularExpression?) -> (layers: [DenseLayer], skipped: [String: Int]) {
         var layers: [DenseLayer] = [], skipped: [String: Int] = [:]
         for path in index.scopeOrder { find(in: path, index, ops: ops, exclude: exclude, into: &layers, skipped: &skipped) }
@@ -51,13 +55,13 @@ enum DenseLayers {
             let dims = w.tensor.dims
             if isConv {
                 guard dims.count >= 3, dims[2...].allSatisfy({ $0 == 1 }), node.attribute("group")?.i ?? 1 == 1,
-                      w.tensor.dataType == .float else {
-                    skipped["Conv: not a pointwise (1×1, group 1) float32 conv", default: 0] += 1
+                      factorable.contains(w.tensor.dataType) else {
+                    skipped["Conv: not a pointwise (1×1, group 1) float32/float16 conv", default: 0] += 1
                     continue
                 }
             } else {
-                guard dims.count == 2, w.tensor.dataType == .float else {
-                    skipped["\(node.opType): the weight is not a 2-D float32 matrix", default: 0] += 1
+                guard dims.count == 2, factorable.contains(w.tensor.dataType) else {
+                    skipped["\(node.opType): the weight is not a 2-D float32/float16 matrix", default: 0] += 1
                     continue
                 }
             }
@@ -79,7 +83,7 @@ enum DenseLayers {
             }
             let rows = Int(dims[0]), cols = Int(dims[1])
             layers.append(DenseLayer(path: path, node: k, label: label, input: node.inputs[0],
-                                     weight: name, weightKey: GraphIndex.Key(path: w.path, name: name),
+                                     weight: name, weightKey: GraphIndex.Key(path: w.path, name: name), dataType: w.tensor.dataType,
                                      transposed: transposed, isConv: isConv,
                                      inputs: transposed ? cols : rows, outputs: transposed ? rows : cols,
                                      spatial: isConv ? dims.count - 2 : 0))

@@ -137,11 +137,11 @@ public struct LowRankPass: ModelPass {
                  names: inout NameAllocator) {
         let aName = names.fresh(l.weight + "_low_rank_a"), hidden = names.fresh(l.label + "_low_rank")
         var first = Node("MatMul", inputs: [node.inputs[0], aName], outputs: [hidden], name: hidden)
-        var aTensor = a.ndarray().tensor(name: aName)
-        var bTensor = (l.transposed ? b.transposed : b).ndarray().tensor(name: l.weight)
+        var aTensor = a.ndarray(type: l.dataType).tensor(name: aName)
+        var bTensor = (l.transposed ? b.transposed : b).ndarray(type: l.dataType).tensor(name: l.weight)
         if l.isConv {
             let kernel = [Int64](repeating: 1, count: l.spatial)
-            aTensor = a.transposed.ndarray().tensor(name: aName)
+            aTensor = a.transposed.ndarray(type: l.dataType).tensor(name: aName)
             aTensor.dims = [Int64(a.cols), Int64(a.rows)] + kernel
             bTensor.dims = [Int64(b.cols), Int64(b.rows)] + kernel
             first = Node("Conv", inputs: [node.inputs[0], aName], outputs: [hidden], name: hidden, attributes: node.attributes)

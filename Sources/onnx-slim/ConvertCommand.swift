@@ -32,6 +32,9 @@ struct ConvertCommand: ParsableCommand {
     @OptionGroup(title: "Quantization")
     var quantization: QuantizationOptions
 
+    @OptionGroup(title: "Repair")
+    var repair: RepairOptions
+
     @OptionGroup(title: "Verification")
     var verification: VerifyOptions
 
@@ -40,6 +43,11 @@ struct ConvertCommand: ParsableCommand {
         try verification.check()
         try pruning.check()
         try lowRank.check()
+        try repair.check()
+        if repair.usesGPTQ && quantization.quantize?.format == nil {
+            throw ValidationError(repair.repair ? "--repair needs --quantize int8|uint8|int4|uint4 (pruning and low-rank repair are not built yet)"
+                                                : "--quantize-method gptq needs --quantize int8|uint8|int4|uint4")
+        }
     }
 
     func run() throws {
@@ -65,7 +73,8 @@ struct ConvertCommand: ParsableCommand {
         structural.sort { position($0.flags) < position($1.flags) }
         let pipeline = PassPipeline(structural.flatMap(\.passes)
             + (try quantization.passes(for: model, dims: dims, seed: seed,
-                                       calibrationUsedElsewhere: pruning.isRequested || lowRank.isRequested)))
+                                       calibrationUsedElsewhere: pruning.isRequested || lowRank.isRequested,
+                                       gptq: repair.gptq(calibration: quantization.calibration, dims: dims, seed: seed))))
         let passes = try pipeline.run(&model, context) { MemoryTrace.mark("after \($0.name)") }.map(\.line)
 
         // Verification runs before anything is written: a breached bound leaves no output.

@@ -24,6 +24,9 @@ struct QuantizationOptions: ParsableArguments {
     @Flag(help: "Asymmetric weight ranges (a zero point per group) instead of symmetric.")
     var asymmetric = false
 
+    @Option(help: "Format of embedding tables (weights only Gather reads): int8, uint8, int4, uint4, fp8 or float (default: --quantize's). A tied LM head is a MatMul weight too and takes --quantize's.")
+    var embeddingFormat: EmbeddingFormat?
+
     @Option(help: "Block size along the summed axis for int4/uint4.")
     var blockSize: Int = 32
 
@@ -45,6 +48,9 @@ struct QuantizationOptions: ParsableArguments {
         }
         guard minElements >= 0 else { throw ValidationError("--min-elements must not be negative") }
         guard calibrationSamples >= 1 else { throw ValidationError("--calibration-samples must be at least 1") }
+        if embeddingFormat != nil && quantize?.format == nil {
+            throw ValidationError("--embedding-format needs --quantize int8|uint8|int4|uint4|fp8")
+        }
     }
 
     @Option(help: "Calibration samples for --int8-mode static, for smoothing and --int8-mode auto's choice of integer MatMuls, and for --quantize fp16's range check: a folder of tensors (.npy/.pb named after graph inputs) or of sample folders.")
@@ -68,8 +74,9 @@ struct QuantizationOptions: ParsableArguments {
     /// The passes these flags ask for, in order (`--opset` first; `PassPipeline` adds the
     /// upgrades the passes themselves need).
     /// `calibrationUsedElsewhere`: another pass (pruning) reads --calibration.
+    /// `gptq`: MatMul/Gemm weights rounded by GPTQ (`--repair`, `--quantize-method gptq`).
     func passes(for model: Model, dims: [String: Int] = [:], seed: UInt64 = 0,
-                calibrationUsedElsewhere: Bool = false) throws -> [any ModelPass] {
+                calibrationUsedElsewhere: Bool = false, gptq: GPTQWeights.Options? = nil) throws -> [any ModelPass] {
         let current = model.opsetVersion() ?? 1
         if let opset, opset < current {
             throw OnnxSlimError.usage("--opset \(opset) is below the model's opset \(current); onnx-slim only upgrades")
@@ -103,6 +110,22 @@ struct QuantizationOptions: ParsableArguments {
         options.int8Mode = isStatic ? .weightOnly : int8Mode.mode
         options.dequantizedFeedIntegerKernels = isStatic
         options.fullRangeIntegerKernels = int8FullRange
+        if let gptq {
+            guard quantize.format != .fp8 else { throw OnnxSlimError.usage("GPTQ rounds integer formats; fp8 rounds to nearest (leave out --repair / --quantize-method gptq)") }
+            guard !asymmetric else { throw OnnxSlimError.usage("GPTQ rounds symmetric grids; leave out --asymmetric or use --quantize-method rtn") }
+            options.gptq = gptq
+        }
+        var embeddingPass: QuantizeWeightsPass?
+        if let embeddingFormat, embeddingFormat.rawValue != quantize.rawValue {
+            if let format = embeddingFormat.format {
+                var tables = options
+                tables.format = format
+                tables.tables = .embeddingsOnly
+                tables.gptq = options.gptq
+                embeddingPass = QuantizeWeightsPass(tables)
+            }
+            options.tables = .allButEmbeddings
+        }
         let pass = QuantizeWeightsPass(options)
         if isStatic && self.calibration == nil && !calibrationGenerated {
             // Ranges from random inputs ruin trained models (a sentence encoder's embedding cosine
@@ -135,9 +158,10 @@ struct QuantizationOptions: ParsableArguments {
             calibrating.calibration.dims = dims
             calibrating.calibration.seed = seed
             passes.append(calibrating)
-        } else if !isStatic && self.calibration != nil && !calibrationUsedElsewhere {
+        } else if !isStatic && self.calibration != nil && !calibrationUsedElsewhere && gptq == nil {
             throw OnnxSlimError.usage("--calibration is used by --int8-mode static or auto, and by --smoothing")
         }
+        if let embeddingPass { passes.append(embeddingPass) }
         passes.append(pass)
         if !keepFloat32 {
             var half = HalfStoragePass()
@@ -177,6 +201,12 @@ enum QuantizeFormat: String, ExpressibleByArgument, CaseIterable {
         default: return nil
         }
     }
+}
+
+enum EmbeddingFormat: String, ExpressibleByArgument, CaseIterable {
+    case int8, uint8, int4, uint4, fp8, float
+
+    var format: QuantFormat? { QuantFormat(rawValue: rawValue) }
 }
 
 enum Int8ModeArgument: String, ExpressibleByArgument, CaseIterable {

@@ -36,16 +36,17 @@ public enum BLAS {
     /// The kernel family OpenBLAS runs with (see `BLASLibrary`).
     public static var coreName: String { BLASLibrary.coreName }
 
-    /// Double-precision product, for integer matrix products that must be exact (sums beyond 2^24).
+    /// Double-precision C = α·op(A)·op(B) + β·C, for integer matrix products that must be exact
+    /// (sums beyond 2^24) and the linear algebra of `Matrix`.
     public static func dgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                              a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                             c: UnsafeMutablePointer<Double>, ldc: Int) {
+                             c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double = 1, beta: Double = 0) {
         if m == 0 || n == 0 { return }
         if k == 0 {
-            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } }
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
         BLASLibrary.functions.dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 }

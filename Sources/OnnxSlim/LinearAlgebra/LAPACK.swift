@@ -102,6 +102,24 @@ public enum LAPACK {
         return true
     }
 
+    /// L with G + λI = L Lᵀ, in place, for a covariance G: λ starts at `damping`·mean(diag G) and
+    /// grows tenfold until G + λI factors (a covariance from fewer samples than its width is only
+    /// semi-definite, and rounding can make it indefinite). dpotrf overwrites the lower triangle
+    /// and the diagonal only, so a retry restores them from the upper one. Returns λ.
+    @discardableResult
+    public static func factorDampedCholesky(_ g: inout Matrix, damping: Double) throws -> Double {
+        let scale = max(g.meanDiagonal, .leastNormalMagnitude)
+        var lambda = damping * scale
+        let diagonal = (0..<g.rows).map { g[$0, $0] }
+        for attempt in 0..<8 {
+            if attempt > 0 { for i in 0..<g.rows { for j in 0..<i { g[i, j] = g[j, i] } } }
+            for i in 0..<g.rows { g[i, i] = diagonal[i] + lambda }
+            if try factorCholesky(&g) { return lambda }
+            lambda = max(lambda * 10, 1e-10 * scale)
+        }
+        throw OnnxSlimError(.badInput, "the layer's input covariance is not positive definite even when damped")
+    }
+
     /// X with op(T)·X = B (`left`) or X·op(T) = B, for triangular T (dtrsm); op is the transpose
     /// when `transposed`.
     public static func solveTriangular(_ t: Matrix, lower: Bool, transposed: Bool = false, left: Bool = true, _ b: Matrix) -> Matrix {

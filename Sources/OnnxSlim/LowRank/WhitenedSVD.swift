@@ -19,18 +19,9 @@ struct WhitenedSVD {
         var l: Matrix?
         if var g = consume second {
             precondition(g.rows == w.rows && g.cols == w.rows, "WhitenedSVD: input covariance does not match the weight")
-            let scale = max(g.meanDiagonal, .leastNormalMagnitude)
-            var lambda = damping * scale
-            // Factored in place (no copy of a large covariance). dpotrf overwrites the lower
-            // triangle and the diagonal only: a retry restores them from the upper one.
-            let diagonal = (0..<g.rows).map { g[$0, $0] }
-            for attempt in 0..<8 {
-                if attempt > 0 { for i in 0..<g.rows { for j in 0..<i { g[i, j] = g[j, i] } } }
-                for i in 0..<g.rows { g[i, i] = diagonal[i] + lambda }
-                if try LAPACK.factorCholesky(&g) { l = g; break }
-                lambda = max(lambda * 10, 1e-10 * scale)
-            }
-            guard l != nil else { throw OnnxSlimError(.badInput, "the layer's input covariance is not positive definite even when damped") }
+            // Factored in place: no copy of a large covariance.
+            try LAPACK.factorDampedCholesky(&g, damping: damping)
+            l = g
         }
         whitened = l.map { $0.multiplied(by: w, transposingSelf: true) } ?? w
         whitening = l

@@ -61,7 +61,11 @@ public struct LowRankPass: ModelPass {
             let w = Matrix(rows: array.shape[0], cols: array.count / max(array.shape[0], 1), values: array.asFloats.map(Double.init))
             return l.transposed ? w.transposed : w
         }
-        let axes = Dictionary(worthIt.map { ($0.inputKey, $0.featureAxis) }, uniquingKeysWith: { a, _ in a })
+        let requests = Dictionary(worthIt.map { ($0.inputKey, $0.covariance) }, uniquingKeysWith: { a, _ in a })
+        func collect(_ keys: Set<GraphIndex.Key>, source: inout String) throws -> [GraphIndex.Key: ActivationStatistics.Gram] {
+            try InputCovariances.collect(keys.compactMap { requests[$0] }, model, options.calibration, generated: Self.generatedSamples,
+                                         reader: context.reader, source: &source)
+        }
 
         // Spectra (and, when every covariance fits at once, the covariances for step 5).
         var spectra: [[Double]] = []
@@ -71,7 +75,7 @@ public struct LowRankPass: ModelPass {
         if options.data == .activations {
             var byLayer: [Int: [Double]] = [:]
             for chunk in inputs {
-                let seconds = try collect(chunk, axes: axes, model, context, source: &source)
+                let seconds = try collect(chunk, source: &source)
                 for (k, l) in worthIt.enumerated() where chunk.contains(l.inputKey) {
                     byLayer[k] = try WhitenedSVD(try matrix(l), second: seconds[l.inputKey]?.second, damping: options.damping).spectrum()
                 }
@@ -102,7 +106,7 @@ public struct LowRankPass: ModelPass {
         var lastUse: [GraphIndex.Key: Int] = [:]
         for k in chosen { lastUse[worthIt[k].inputKey] = k }
         for chunk in (options.data == .none || collected ? [pending] : Self.chunks(chosen.map { worthIt[$0] }, budget: options.gramBudget)) {
-            if options.data == .activations && !collected { seconds = try collect(chunk, axes: axes, model, context, source: &source) }
+            if options.data == .activations && !collected { seconds = try collect(chunk, source: &source) }
             for k in chosen where chunk.contains(worthIt[k].inputKey) {
                 let l = worthIt[k], r = ranks[k]!
                 let second = options.data == .none ? nil : seconds[l.inputKey]?.second
@@ -155,28 +159,12 @@ public struct LowRankPass: ModelPass {
         patch.add(.replaceWeight(l.weightKey, bTensor))
     }
 
-    /// The layers' distinct inputs in groups whose covariances (width² Float64) fit `budget`.
+    /// The layers' distinct inputs in groups whose covariances fit `budget`.
     static func chunks(_ layers: [DenseLayer], budget: Int) -> [Set<GraphIndex.Key>] {
-        var out: [Set<GraphIndex.Key>] = [], current = Set<GraphIndex.Key>(), bytes = 0
-        for l in layers where !current.contains(l.inputKey) && !out.contains(where: { $0.contains(l.inputKey) }) {
-            let size = ActivationStatistics.Gram.bytes(width: l.inputs)
-            if !current.isEmpty && bytes + size > budget { out.append(current); current = []; bytes = 0 }
-            current.insert(l.inputKey)
-            bytes += size
-        }
-        if !current.isEmpty { out.append(current) }
-        return out
+        InputCovariances.chunks(layers.map(\.covariance), budget: budget).map { Set($0.map(\.key)) }
     }
+}
 
-    /// Σ x xᵀ of `inputs` over the calibration samples (packed; `second` unpacks one at a time).
-    func collect(_ inputs: Set<GraphIndex.Key>, axes: [GraphIndex.Key: Int], _ model: Model, _ context: PassContext,
-                 source: inout String) throws -> [GraphIndex.Key: ActivationStatistics.Gram] {
-        let statistics = ActivationStatistics(grams: Dictionary(uniqueKeysWithValues: inputs.map { ($0, axes[$0] ?? -1) }))
-        let inSubgraphs = inputs.contains { $0.path != .main }
-        source = try CalibrationRun.observe(model, options.calibration, generated: Self.generatedSamples, reader: context.reader,
-                                            subgraphs: inSubgraphs ? { statistics.observe($0, $1, $2) } : nil) {
-            statistics.observe($0, $1)
-        }
-        return statistics.grams
-    }
+extension DenseLayer {
+    var covariance: InputCovariances.Request { InputCovariances.Request(key: inputKey, width: inputs, axis: featureAxis) }
 }

@@ -35,6 +35,13 @@ public struct QuantizeWeightsPass: ModelPass {
         /// int8 weights of integer-kernel forms use all of −127…127 instead of −64…64: exact only
         /// on CPUs with VNNI (or ARM); x86 CPUs without it saturate (`QuantFormat.integerKernelMaxCode`).
         public var fullRangeIntegerKernels = false
+        /// MatMul and Gemm weights rounded by GPTQ on calibration inputs (nil: to nearest).
+        public var gptq: GPTQWeights.Options? = nil
+        /// Which weights this pass takes: all, only embedding tables (weights every reader of
+        /// which is a lookup), or all but those (`--embedding-format` runs one pass of each).
+        public var tables: Tables = .all
+
+        public enum Tables: Sendable { case all, embeddingsOnly, allButEmbeddings }
 
         public init(format: QuantFormat) { self.format = format }
     }
@@ -141,6 +148,8 @@ public struct QuantizeWeightsPass: ModelPass {
                 }
                 quantizable.append((use, wu))
             }
+            let embeddingTable = !quantizable.isEmpty && quantizable.allSatisfy { $0.1.kind == .lookup }
+            if options.tables == .embeddingsOnly && !embeddingTable || options.tables == .allButEmbeddings && embeddingTable { continue }
             if parameterTable && quantizable.isEmpty {
                 plan.skipped["Gather: table holds quantization parameters", default: 0] += 1
                 continue
@@ -324,11 +333,16 @@ public struct QuantizeWeightsPass: ModelPass {
         // Quantize every weight first, in parallel (reads and arithmetic only), then edit the graph.
         // In parallel when there is enough work to pay for a second weight in memory at once.
         let weightBytes = plan.decisions.reduce(0) { $0 + $1.definition.tensor.dataByteCount }
-        let quantize = { (decision: Decision) in
-            try QuantizedWeightWriter.quantize(decision, options: self.options, reader: context.reader)
+        var reconstruction: GPTQWeights.Result?
+        if let gptq = options.gptq {
+            reconstruction = try GPTQWeights.reconstruct(plan.decisions, model: model, quantizer: options, options: gptq, reader: context.reader)
         }
-        var quantized: [QuantizedTensor?] = weightBytes > 8 << 20
-            ? try Parallel.map(plan.decisions, quantize) : try plan.decisions.map(quantize)
+        let presets = reconstruction?.presets ?? [:]
+        let quantize = { (k: Int) in
+            try QuantizedWeightWriter.quantize(plan.decisions[k], options: self.options, reader: context.reader, preset: presets[k])
+        }
+        let all = Array(plan.decisions.indices)
+        var quantized: [QuantizedTensor?] = weightBytes > 8 << 20 ? try Parallel.map(all, quantize) : try all.map(quantize)
         var graph = model.mainGraph
         for (k, decision) in plan.decisions.enumerated() {
             let q = quantized[k]!
@@ -351,7 +365,23 @@ public struct QuantizeWeightsPass: ModelPass {
             }
             summary += plan.notes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         }
+        if let r = reconstruction { summary += Self.describe(r) }
         let skipped = plan.skipped.sorted { $0.value > $1.value }.map { (reason: $0.key, count: $0.value) }
-        return PassOutcome(name: name, changed: !plan.decisions.isEmpty, summary: summary, skipped: skipped)
+        return PassOutcome(name: name, changed: !plan.decisions.isEmpty, summary: summary, skipped: skipped,
+                           details: reconstruction?.lines ?? [])
+    }
+
+    /// The report's GPTQ lines: how many weights, on what, the mean output error against
+    /// rounding to nearest, and what was left to it.
+    static func describe(_ r: GPTQWeights.Result) -> [String] {
+        var lines: [String] = []
+        if r.measured > 0 {
+            lines.append("GPTQ on \(r.measured) weights (\(r.source)): mean relative output error "
+                         + "\(String(format: "%.2e", r.nearestError)) rounded to nearest → \(String(format: "%.2e", r.error))")
+        }
+        if r.presets.count > r.measured { lines.append("\(r.presets.count - r.measured) embedding tables rounded with a clipping search") }
+        let left = r.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+        if !left.isEmpty { lines.append("rounded to nearest: " + left.joined(separator: ", ")) }
+        return lines
     }
 }

@@ -33,17 +33,18 @@ struct QuantizedWeightWriter {
     private var dynamicActivations: [GraphPath: [String: (first: Int, node: Node, outputs: [String])]] = [:]
 
     /// Reads and quantizes one weight (no graph access: runs in parallel for many weights).
+    /// `preset`: GPTQ's values (on their grids) and scales, in the weight's stored layout.
     static func quantize(_ decision: QuantizeWeightsPass.Decision, options: QuantizeWeightsPass.Options,
-                         reader: ExternalDataReader) throws -> QuantizedTensor {
+                         reader: ExternalDataReader, preset: GPTQWeights.Preset? = nil) throws -> QuantizedTensor {
         let original = decision.definition.tensor
         var dims = original.dims.map { Int($0) }
-        if original.dataType == .float, !decision.transposeForDynamic, let count = original.elementCount,
+        if preset == nil, original.dataType == .float, !decision.transposeForDynamic, let count = original.elementCount,
            let bytes = try TensorValues.rawBytes(original, reader: reader), bytes.count == count * 4 {
             // Streamed from the file in chunks: no full float copy of the weight.
             return try WeightQuantizer.quantize(FloatSource.raw(bytes, count: count), dims: dims, format: options.format,
                                                 layout: decision.layout, symmetric: options.symmetric, maxCode: decision.maxCode)
         }
-        var values = try TensorValues.floats(original, reader: reader)
+        var values = try preset?.values ?? TensorValues.floats(original, reader: reader)
         if decision.transposeForDynamic {
             // Gemm with transB = 1 keeps B as [N, K]; MatMulInteger wants [K, N].
             values = transposed(values, rows: dims[0], columns: dims[1])
@@ -51,7 +52,7 @@ struct QuantizedWeightWriter {
         }
         return values.withUnsafeBufferPointer {
             WeightQuantizer.quantize($0, dims: dims, format: options.format, layout: decision.layout, symmetric: options.symmetric,
-                                     maxCode: decision.maxCode)
+                                     maxCode: decision.maxCode, presetScales: preset?.scales)
         }
     }
 

@@ -21,16 +21,21 @@ public enum WeightQuantizer {
     /// Quantizes `values` of shape `dims`.
     /// `maxCode` narrows 8-bit integer codes to −maxCode…maxCode (see `QuantFormat.integerKernelMaxCode`).
     public static func quantize(_ values: UnsafeBufferPointer<Float>, dims: [Int], format: QuantFormat,
-                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil) -> QuantizedTensor {
+                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil,
+                                presetScales: [Float]? = nil) -> QuantizedTensor {
         let base = values.baseAddress ?? UnsafePointer(bitPattern: 16)!
         let source = FloatSource(count: values.count, chunk: max(values.count, 1)) { range, _ in base + range.lowerBound }
-        return try! quantize(source, dims: dims, format: format, layout: layout, symmetric: symmetric, maxCode: maxCode)
+        return try! quantize(source, dims: dims, format: format, layout: layout, symmetric: symmetric, maxCode: maxCode,
+                             presetScales: presetScales)
     }
 
     /// Quantizes values read from `source` chunk by chunk (two passes: ranges, then codes), so a
-    /// weight never has to be in memory as floats all at once.
+    /// weight never has to be in memory as floats all at once. `presetScales` (symmetric, one
+    /// per group in `scaleDims` order) skips the ranges: values already on those grids (GPTQ's)
+    /// are encoded exactly.
     public static func quantize(_ source: FloatSource, dims: [Int], format: QuantFormat,
-                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil) throws -> QuantizedTensor {
+                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil,
+                                presetScales: [Float]? = nil) throws -> QuantizedTensor {
         let count = source.count
         let narrow = format == .int8 ? maxCode : nil
         let codeRange = narrow.map { (min: -$0, max: $0) } ?? format.range
@@ -46,6 +51,56 @@ public enum WeightQuantizer {
             }
         }
 
+        var scales: [Float], zeros: [Int32]
+        if let presetScales {
+            precondition(symmetric && presetScales.count == groups, "WeightQuantizer: preset scales do not match the layout")
+            scales = presetScales
+            zeros = [Int32](repeating: Int32(format.symmetricZeroPoint), count: groups)
+        } else {
+            (scales, zeros) = try groupScales(source, segments: segments, groups: groups, format: format, symmetric: symmetric,
+                                              codeRange: codeRange, symmetricMax: symmetricMax)
+        }
+        let inverse = scales.map { 1 / $0 }
+
+        // Codes, one byte each (4-bit codes are packed afterwards).
+        var codes = [UInt8](repeating: 0, count: count)
+        try codes.withUnsafeMutableBufferPointer { out in
+            guard let out = out.baseAddress else { return }
+            if format == .fp8 {
+                try source.forEachPiece(of: segments) { x, n, group, stride, at in
+                    for k in 0..<n { out[at + k] = FloatFormats.e4m3fnBits(x[k] * inverse[group + stride * k]) }
+                }
+                return
+            }
+            let (qmin, qmax) = codeRange!
+            try inverse.withUnsafeBufferPointer { inv in
+                try zeros.withUnsafeBufferPointer { zp in
+                    try source.forEachPiece(of: segments) { x, n, group, stride, at in
+                        if stride == 0 {
+                            QuantizeKernels.encode(x, n, inverse: inv[group], zero: zp[group],
+                                                   qmin: Float(qmin), qmax: Float(qmax), out + at)
+                        } else {
+                            QuantizeKernels.encode(x, n, inverse: inv.baseAddress! + group, zero: zp.baseAddress! + group,
+                                                   qmin: Float(qmin), qmax: Float(qmax), out + at)
+                        }
+                    }
+                }
+            }
+        }
+        let data = format.isSubByte ? packNibbles(codes) : codes
+
+        var zeroPoints: [UInt8]? = nil
+        if !(symmetric && format.symmetricZeroPoint == 0) && format != .fp8 {
+            let z = zeros.map { UInt8(truncatingIfNeeded: $0) }
+            zeroPoints = format.isSubByte ? packNibbles(z) : z
+        }
+        return QuantizedTensor(format: format, layout: layout, dims: dims, data: data, scales: scales,
+                               scaleDims: scaleDims, zeroPoints: zeroPoints)
+    }
+
+    /// Scales and zero points per group from the groups' ranges (the first pass over the values).
+    private static func groupScales(_ source: FloatSource, segments: [QuantSegment], groups: Int, format: QuantFormat, symmetric: Bool,
+                                    codeRange: (min: Int, max: Int)?, symmetricMax: Float) throws -> (scales: [Float], zeros: [Int32]) {
         // Ranges per group.
         var lo = [Float](repeating: .infinity, count: groups)
         var hi = [Float](repeating: -.infinity, count: groups)
@@ -85,42 +140,7 @@ public enum WeightQuantizer {
                 zeros[g] = Int32(Swift.min(qmax, Swift.max(qmin, Int((Float(qmin) - rmin / s).rounded(.toNearestOrEven)))))
             }
         }
-        let inverse = scales.map { 1 / $0 }
-
-        // Codes, one byte each (4-bit codes are packed afterwards).
-        var codes = [UInt8](repeating: 0, count: count)
-        try codes.withUnsafeMutableBufferPointer { out in
-            guard let out = out.baseAddress else { return }
-            if format == .fp8 {
-                try source.forEachPiece(of: segments) { x, n, group, stride, at in
-                    for k in 0..<n { out[at + k] = FloatFormats.e4m3fnBits(x[k] * inverse[group + stride * k]) }
-                }
-                return
-            }
-            let (qmin, qmax) = codeRange!
-            try inverse.withUnsafeBufferPointer { inv in
-                try zeros.withUnsafeBufferPointer { zp in
-                    try source.forEachPiece(of: segments) { x, n, group, stride, at in
-                        if stride == 0 {
-                            QuantizeKernels.encode(x, n, inverse: inv[group], zero: zp[group],
-                                                   qmin: Float(qmin), qmax: Float(qmax), out + at)
-                        } else {
-                            QuantizeKernels.encode(x, n, inverse: inv.baseAddress! + group, zero: zp.baseAddress! + group,
-                                                   qmin: Float(qmin), qmax: Float(qmax), out + at)
-                        }
-                    }
-                }
-            }
-        }
-        let data = format.isSubByte ? packNibbles(codes) : codes
-
-        var zeroPoints: [UInt8]? = nil
-        if !(symmetric && format.symmetricZeroPoint == 0) && format != .fp8 {
-            let z = zeros.map { UInt8(truncatingIfNeeded: $0) }
-            zeroPoints = format.isSubByte ? packNibbles(z) : z
-        }
-        return QuantizedTensor(format: format, layout: layout, dims: dims, data: data, scales: scales,
-                               scaleDims: scaleDims, zeroPoints: zeroPoints)
+        return (scales, zeros)
     }
 
     /// Two 4-bit codes per byte, the first in the low nibble.

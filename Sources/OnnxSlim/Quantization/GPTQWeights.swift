@@ -1,0 +1,156 @@
+/// `--quantize-method gptq` (and `--quantize` with `--repair`): the weights of MatMul and Gemm
+/// layers rounded by `GPTQ` against their inputs' covariance on calibration samples, instead of
+/// to nearest. The result is handed to the quantizer as preset scales and values already on
+/// their grids, so every graph form (blocked 4-bit, per-channel 8-bit, dynamic, folded) is
+/// written by the same code as rounding to nearest.
+///
+/// Left to rounding to nearest, with the reason in the report: embeddings (Gather), convs,
+/// weights several layers share, asymmetric and fp8 grids, and per-tensor scales.
+public struct GPTQWeights {
+    public struct Options: Sendable {
+        public var folder: String?
+        public var dims: [String: Int] = [:]
+        public var seed: UInt64 = 0
+        /// λ of H + λ·mean(diag H)·I (the paper's 1%).
+        public var damping = 0.01
+        public var clipSearch = true
+        /// Bytes of Float64 covariance held at once (more: more evaluator runs).
+        public var covarianceBudget = 512 << 20
+        public init() {}
+    }
+
+    /// A weight's GPTQ values (its stored layout) and scales (the layout's `scaleDims` order).
+    struct Preset {
+        var values: [Float]
+        var scales: [Float]
+    }
+
+    struct Result {
+        var presets: [Int: Preset] = [:]
+        var lines: [String] = []
+        var skipped: [String: Int] = [:]
+        var source = ""
+        /// Mean relative output error of the measured layers (embeddings aside).
+        var error = 0.0, nearestError = 0.0
+        var measured = 0
+    }
+
+    /// Samples generated when no calibration folder is given.
+    static let generatedSamples = 8
+
+    /// One layer GPTQ can round: decision `decision`, W read as in×out (`transposed`: stored out×in).
+    private struct Layer {
+        var decision: Int
+        var label: String
+        /// nil for an embedding table: its rows are looked up, not multiplied, so each value's
+        /// error is its own (H = I: rounding with the clipping search, no compensation).
+        var request: InputCovariances.Request?
+        var transposed: Bool
+        var grid: QuantGrid
+        var group: Int
+        /// The summed (GPTQ's row) dimension.
+        var width: Int
+    }
+
+    static func reconstruct(_ decisions: [QuantizeWeightsPass.Decision], model: Model, quantizer: QuantizeWeightsPass.Options,
+                            options: Options, reader: ExternalDataReader) throws -> Result {
+        guard let graph = model.graph else { return Result() }
+        let index = GraphIndex(graph)
+        var result = Result()
+        var layers: [Layer] = []
+        for (k, d) in decisions.enumerated() {
+            guard let layer = Self.layer(k, d, index: index, quantizer: quantizer, skipped: &result.skipped) else { continue }
+            layers.append(layer)
+        }
+        guard !layers.isEmpty else { return result }
+        var calibration = ActivationQDQPass.Calibration()
+        calibration.folder = options.folder
+        calibration.dims = options.dims
+        calibration.seed = options.seed
+        var measured = 0
+        func round(_ layer: Layer, second: Matrix) throws {
+            let d = decisions[layer.decision]
+            let array = try NDArray(tensor: d.definition.tensor, reader: reader)
+            let stored = Matrix(rows: array.shape[0], cols: array.shape[1], values: array.asFloats.map(Double.init))
+            let gptq = try GPTQ(layer.transposed ? stored.transposed : stored, second: second, grid: layer.grid,
+                                group: layer.group, damping: options.damping, clipSearch: options.clipSearch)
+            result.presets[layer.decision] = preset(gptq, transposed: layer.transposed)
+            let what = layer.request == nil ? "weight error" : "output error"
+            result.lines.append("\(layer.label): \(what) \(String(format: "%.2e", gptq.nearestError)) → \(String(format: "%.2e", gptq.error))")
+            if layer.request != nil {
+                result.error += gptq.error
+                result.nearestError += gptq.nearestError
+                measured += 1
+            }
+        }
+        for layer in layers where layer.request == nil { try round(layer, second: .identity(layer.width)) }
+        for chunk in InputCovariances.chunks(layers.compactMap(\.request), budget: options.covarianceBudget) {
+            let keys = Set(chunk.map(\.key))
+            let grams = try InputCovariances.collect(chunk, model, calibration, generated: generatedSamples, reader: reader,
+                                                     source: &result.source)
+            for layer in layers {
+                guard let key = layer.request?.key, keys.contains(key) else { continue }
+                guard let gram = grams[key], gram.rows > 0 else {
+                    result.skipped["input not measured (not float)", default: 0] += 1
+                    continue
+                }
+                try round(layer, second: gram.second)
+            }
+        }
+        result.measured = measured
+        if measured > 0 { result.error /= Double(measured); result.nearestError /= Double(measured) }
+        return result
+    }
+
+    /// The GPTQ values and scales in the stored layout: W as stored (out×in when transposed) and
+    /// scales in `scaleDims` order ([groups, out] for in×out, [out, groups] for out×in).
+    private static func preset(_ g: GPTQ, transposed: Bool) -> Preset {
+        let w = transposed ? g.values.transposed : g.values
+        let out = g.values.cols
+        var scales = g.scales
+        if transposed && g.groups > 1 {
+            for o in 0..<out { for k in 0..<g.groups { scales[o * g.groups + k] = g.scales[k * out + o] } }
+        }
+        return Preset(values: w.values.map(Float.init), scales: scales)
+    }
+
+    private static func layer(_ k: Int, _ d: QuantizeWeightsPass.Decision, index: GraphIndex, quantizer: QuantizeWeightsPass.Options,
+                              skipped: inout [String: Int]) -> Layer? {
+        func skip(_ reason: String) -> Layer? { skipped[reason, default: 0] += 1; return nil }
+        guard let grid = QuantGrid(format: quantizer.format, symmetric: quantizer.symmetric, maxCode: d.maxCode) else {
+            return skip("fp8 or asymmetric grid")
+        }
+        let uses = index.uses(of: d.key)
+        let dims = d.definition.tensor.dims
+        if !d.lookupUses.isEmpty {
+            // A table read by lookups only, blocked along its rows: its values round on their own.
+            guard uses.count == d.lookupUses.count, dims.count == 2, d.layout.axis == 1, let block = d.layout.blockSize else {
+                return skip("embedding also read as a whole")
+            }
+            return Layer(decision: k, label: d.key.name, request: nil, transposed: true, grid: grid, group: block, width: Int(dims[1]))
+        }
+        guard uses.count == 1, let use = uses.first else { return skip("shared by several layers") }
+        let node = use.consumer
+        guard use.input == 1, node.isDefaultDomain, node.opType == "MatMul" || node.opType == "Gemm", dims.count == 2,
+              index.weight(node.inputs[0], from: use.path) == nil else { return skip("not a MatMul/Gemm weight (convs round to nearest)") }
+        var transposed = false
+        if node.opType == "Gemm" {
+            guard node.attribute("transA")?.i ?? 0 == 0 else { return skip("Gemm with transA") }
+            transposed = node.attribute("transB")?.i ?? 0 != 0
+        }
+        let inputs = Int(transposed ? dims[1] : dims[0])
+        // The layout's groups run along the summed axis (blocked) or span it (per channel). (The
+        // dynamic form lays out a transB weight transposed, [in, out].)
+        let reduction = transposed && !d.transposeForDynamic ? 1 : 0
+        let group: Int
+        switch (d.layout.axis, d.layout.blockSize) {
+        case (reduction?, let block?): group = block
+        case (1 - reduction, nil): group = inputs
+        default: return skip("per-tensor scales")
+        }
+        let label = node.name.isEmpty ? node.outputs.first ?? d.key.name : node.name
+        return Layer(decision: k, label: label,
+                     request: InputCovariances.Request(key: GraphIndex.Key(path: use.path, name: node.inputs[0]), width: inputs, axis: -1),
+                     transposed: transposed, grid: grid, group: group, width: inputs)
+    }
+}

@@ -337,12 +337,15 @@ public struct QuantizeWeightsPass: ModelPass {
         if let gptq = options.gptq {
             reconstruction = try GPTQWeights.reconstruct(plan.decisions, model: model, quantizer: options, options: gptq, reader: context.reader)
         }
-        let presets = reconstruction?.presets ?? [:]
+        var reconstructed = reconstruction?.quantized ?? [:]
+        reconstruction?.quantized = [:]
+        let pending = plan.decisions.indices.filter { reconstructed[$0] == nil }
         let quantize = { (k: Int) in
-            try QuantizedWeightWriter.quantize(plan.decisions[k], options: self.options, reader: context.reader, preset: presets[k])
+            try QuantizedWeightWriter.quantize(plan.decisions[k], options: self.options, reader: context.reader)
         }
-        let all = Array(plan.decisions.indices)
-        var quantized: [QuantizedTensor?] = weightBytes > 8 << 20 ? try Parallel.map(all, quantize) : try all.map(quantize)
+        let rounded = weightBytes > 8 << 20 ? try Parallel.map(pending, quantize) : try pending.map(quantize)
+        for (k, q) in zip(pending, rounded) { reconstructed[k] = q }
+        var quantized: [QuantizedTensor?] = plan.decisions.indices.map { reconstructed.removeValue(forKey: $0) }
         var graph = model.mainGraph
         for (k, decision) in plan.decisions.enumerated() {
             let q = quantized[k]!
@@ -379,7 +382,7 @@ public struct QuantizeWeightsPass: ModelPass {
             lines.append("GPTQ on \(r.measured) weights (\(r.source)): mean relative output error "
                          + "\(String(format: "%.2e", r.nearestError)) rounded to nearest → \(String(format: "%.2e", r.error))")
         }
-        if r.presets.count > r.measured { lines.append("\(r.presets.count - r.measured) embedding tables rounded with a clipping search") }
+        if r.tables > 0 { lines.append("\(r.tables) embedding tables rounded with a clipping search") }
         let left = r.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         if !left.isEmpty { lines.append("rounded to nearest: " + left.joined(separator: ", ")) }
         return lines

@@ -28,34 +28,50 @@ struct GPTQ {
     static let rowBlock = 128
     static let clipCandidates: [Double] = [1, 0.95, 0.9, 0.85, 0.8, 0.75]
 
-    init(_ w: Matrix, second h: Matrix, grid: QuantGrid, group: Int, damping: Double, clipSearch: Bool) throws {
+    /// `activationOrder`: rows in decreasing H_ii (the paper's act-order: the inputs carrying most
+    /// energy are rounded first, while the most rows remain to absorb their error), with every
+    /// group's scale chosen from W beforehand (static groups: the blocks stay contiguous, as
+    /// DequantizeLinear's block_size needs).
+    init(_ w: Matrix, second h: Matrix, grid: QuantGrid, group: Int, damping: Double, clipSearch: Bool,
+         activationOrder: Bool = false) throws {
         let n = w.rows, m = w.cols
         precondition(h.rows == n && h.cols == n, "GPTQ: input covariance does not match the weight")
         let group = max(1, min(group, n))
         groups = (n + group - 1) / group
         let diagonal = (0..<n).map { h[$0, $0] }
-        let u = try Self.upperFactorOfInverse(h, damping: damping)
+        // Position i of the rounding order is row order[i] of W.
+        let order = activationOrder ? (0..<n).sorted { diagonal[$0] > diagonal[$1] || (diagonal[$0] == diagonal[$1] && $0 < $1) }
+                                    : Array(0..<n)
+        let u = try Self.upperFactorOfInverse(activationOrder ? Self.permuted(h, order) : h, damping: damping)
 
-        var wq = w
+        var wq = activationOrder ? Self.permutedRows(w, order) : w
         var scales = [Float](repeating: 1, count: groups * m)
+        if activationOrder {
+            for g in 0..<groups {
+                for o in 0..<m {
+                    scales[g * m + o] = grid.scale(rows: g * group..<min(n, (g + 1) * group), column: o, of: w,
+                                                   weights: diagonal, clipSearch: clipSearch)
+                }
+            }
+        }
         var err = Matrix(zeros: Self.rowBlock, m)
         for start in stride(from: 0, to: n, by: Self.rowBlock) {
             let end = min(n, start + Self.rowBlock)
             for i in start..<end {
-                if i % group == 0 {
+                if !activationOrder && i % group == 0 {
                     let g = i / group
                     for o in 0..<m {
                         scales[g * m + o] = grid.scale(rows: i..<min(n, i + group), column: o, of: wq,
                                                        weights: diagonal, clipSearch: clipSearch)
                     }
                 }
-                let g = i / group, d = u[i, i]
+                let row = order[i], g = row / group, d = u[i, i], live = diagonal[row] > 0
                 wq.values.withUnsafeMutableBufferPointer { p in err.values.withUnsafeMutableBufferPointer { e in
-                    let row = i * m, erow = (i - start) * m
+                    let at = i * m, erow = (i - start) * m
                     for o in 0..<m {
-                        let x = p[row + o], q = grid.dequantized(x, scale: scales[g * m + o])
-                        p[row + o] = q
-                        e[erow + o] = diagonal[i] > 0 ? (x - q) / d : 0
+                        let x = p[at + o], q = grid.dequantized(x, scale: scales[g * m + o])
+                        p[at + o] = q
+                        e[erow + o] = live ? (x - q) / d : 0
                     }
                     // Compensate the later rows of this block now, the rest after it.
                     for j in (i + 1)..<max(i + 1, end) {
@@ -73,27 +89,53 @@ struct GPTQ {
                 } } }
             }
         }
+        if activationOrder {
+            var back = wq
+            for (i, row) in order.enumerated() {
+                for o in 0..<m { back.values[row * m + o] = wq.values[i * m + o] }
+            }
+            wq = back
+        }
         self.values = wq
         self.scales = scales
 
-        // Rounding to nearest with the unshrunk scales, for the report (and as the fallback).
-        var nearest = w
-        var nearestScales = [Float](repeating: 1, count: groups * m)
-        for g in 0..<groups {
-            for o in 0..<m {
-                nearestScales[g * m + o] = grid.scale(rows: g * group..<min(n, (g + 1) * group), column: o, of: w, weights: diagonal, clipSearch: false)
-            }
-        }
-        for i in 0..<n { for o in 0..<m { nearest[i, o] = grid.dequantized(w[i, o], scale: nearestScales[(i / group) * m + o]) } }
-        let total = Self.outputEnergy(w, h)
-        error = Self.outputEnergy(w - wq, h) / max(total, .leastNormalMagnitude)
-        nearestError = Self.outputEnergy(w - nearest, h) / max(total, .leastNormalMagnitude)
+        // Rounding to nearest with the unshrunk scales, for the report and as the fallback.
+        let nearestScales = Self.nearestScales(w, grid: grid, group: group, groups: groups, weights: diagonal)
+        let total = Self.outputEnergy(w, h) { _, _, x in x }
+        error = Self.outputEnergy(w, h) { i, o, x in x - wq[i, o] } / max(total, .leastNormalMagnitude)
+        nearestError = Self.outputEnergy(w, h) { i, o, x in x - grid.dequantized(x, scale: nearestScales[(i / group) * m + o]) }
+            / max(total, .leastNormalMagnitude)
         if nearestError < error {
             // (Never worse than rounding to nearest on the calibration inputs.)
-            values = nearest
+            for i in 0..<n { for o in 0..<m { wq[i, o] = grid.dequantized(w[i, o], scale: nearestScales[(i / group) * m + o]) } }
+            values = wq
             self.scales = nearestScales
             error = nearestError
         }
+    }
+
+    static func nearestScales(_ w: Matrix, grid: QuantGrid, group: Int, groups: Int, weights: [Double]) -> [Float] {
+        var scales = [Float](repeating: 1, count: groups * w.cols)
+        for g in 0..<groups {
+            for o in 0..<w.cols {
+                scales[g * w.cols + o] = grid.scale(rows: g * group..<min(w.rows, (g + 1) * group), column: o, of: w,
+                                                    weights: weights, clipSearch: false)
+            }
+        }
+        return scales
+    }
+
+    /// P H Pᵀ for the row order `order`.
+    static func permuted(_ h: Matrix, _ order: [Int]) -> Matrix {
+        var out = h
+        for (i, r) in order.enumerated() { for (j, c) in order.enumerated() { out.values[i * h.cols + j] = h.values[r * h.cols + c] } }
+        return out
+    }
+
+    static func permutedRows(_ w: Matrix, _ order: [Int]) -> Matrix {
+        var out = w
+        for (i, r) in order.enumerated() { for o in 0..<w.cols { out.values[i * w.cols + o] = w.values[r * w.cols + o] } }
+        return out
     }
 
     /// U upper triangular with (H + λI)⁻¹ = UᵀU, H's dead diagonal entries set to 1 first.
@@ -113,11 +155,19 @@ struct GPTQ {
         return inverse.transposed
     }
 
-    /// tr(ΔᵀHΔ): the output energy of x·Δ for inputs with second moment H.
-    static func outputEnergy(_ delta: Matrix, _ h: Matrix) -> Double {
-        let hd = h.multiplied(by: delta)
+    /// tr(ΔᵀHΔ), the output energy of x·Δ for inputs with second moment H, with Δ_io =
+    /// `delta(i, o, w_io)` built a band of columns at a time (a vocabulary-wide LM head would
+    /// otherwise take two more copies of itself).
+    static func outputEnergy(_ w: Matrix, _ h: Matrix, _ delta: (Int, Int, Double) -> Double) -> Double {
+        let n = w.rows, m = w.cols, band = 512
         var sum = 0.0
-        for k in 0..<delta.values.count { sum += delta.values[k] * hd.values[k] }
+        for start in stride(from: 0, to: m, by: band) {
+            let width = min(band, m - start)
+            var d = Matrix(zeros: n, width)
+            for i in 0..<n { for o in 0..<width { d[i, o] = delta(i, start + o, w[i, start + o]) } }
+            let hd = h.multiplied(by: d)
+            for k in 0..<d.values.count { sum += d.values[k] * hd.values[k] }
+        }
         return sum
     }
 }
@@ -142,11 +192,21 @@ struct QuantGrid {
         symmetricMax = narrow.map(Double.init) ?? Double(format.symmetricMax)
     }
 
-    /// The scale of column `column`'s rows `rows` of `w` (Float32, as stored), shrunk by the clip
-    /// with the least `weights`-weighted rounding error when `clipSearch`.
+    /// The scale of column `column`'s rows `rows` of `w` (in×out), the clipping search weighting
+    /// row r by `weights[r]`.
     func scale(rows: Range<Int>, column: Int, of w: Matrix, weights: [Double], clipSearch: Bool) -> Float {
+        w.values.withUnsafeBufferPointer { p in weights.withUnsafeBufferPointer { h in
+            scale(p.baseAddress! + rows.lowerBound * w.cols + column, count: rows.count, stride: w.cols,
+                  weights: h.baseAddress! + rows.lowerBound, clipSearch: clipSearch)
+        } }
+    }
+
+    /// The scale of `count` values at `x` (`stride` apart) by the quantizer's rule, as Float32
+    /// computes it; with `clipSearch`, shrunk by the α with the least rounding error weighted by
+    /// `weights` (one per value, contiguous; nil: uniform).
+    func scale(_ x: UnsafePointer<Double>, count: Int, stride: Int, weights: UnsafePointer<Double>?, clipSearch: Bool) -> Float {
         var lo = 0.0, hi = 0.0
-        for r in rows { let x = w[r, column]; lo = min(lo, x); hi = max(hi, x) }
+        for k in 0..<count { let v = x[k * stride]; lo = min(lo, v); hi = max(hi, v) }
         let base: Double
         if signedExtreme {
             let extreme = abs(lo) >= abs(hi) ? lo : hi
@@ -160,13 +220,44 @@ struct QuantGrid {
         for alpha in GPTQ.clipCandidates {
             let s = Float(base * alpha)
             var e = 0.0
-            for r in rows {
-                let x = w[r, column], d = x - dequantized(x, scale: s)
-                e += max(weights[r], 0) * d * d
+            for k in 0..<count {
+                let v = x[k * stride], d = v - dequantized(v, scale: s)
+                e += (weights.map { max($0[k], 0) } ?? 1) * d * d
             }
             if e < bestError { bestError = e; best = s }
         }
         return best
+    }
+
+    /// Rows of `rowLength` values rounded in place, blocks of `block` along each row, each block's
+    /// scale with the clipping search (uniform weights): an embedding table, whose values are
+    /// read as they are. Returns the scales (row-major [rows, blocks]) and the relative weight
+    /// error rounded to nearest and as rounded.
+    func roundRows(_ values: inout [Float], rowLength: Int, block: Int, clipSearch: Bool) -> (scales: [Float], nearest: Double, error: Double) {
+        let blocks = (rowLength + block - 1) / block, rows = values.count / max(rowLength, 1)
+        var scales = [Float](repeating: 1, count: rows * blocks)
+        var scratch = [Double](repeating: 0, count: block)
+        var total = 0.0, nearest = 0.0, error = 0.0
+        values.withUnsafeMutableBufferPointer { v in scratch.withUnsafeMutableBufferPointer { x in
+            for r in 0..<rows {
+                for b in 0..<blocks {
+                    let start = r * rowLength + b * block, n = min(block, rowLength - b * block)
+                    for k in 0..<n { x[k] = Double(v[start + k]) }
+                    let plain = scale(x.baseAddress!, count: n, stride: 1, weights: nil, clipSearch: false)
+                    let s = clipSearch ? scale(x.baseAddress!, count: n, stride: 1, weights: nil, clipSearch: true) : plain
+                    scales[r * blocks + b] = s
+                    for k in 0..<n {
+                        let q = dequantized(x[k], scale: s), d0 = x[k] - dequantized(x[k], scale: plain)
+                        total += x[k] * x[k]
+                        nearest += d0 * d0
+                        error += (x[k] - q) * (x[k] - q)
+                        v[start + k] = Float(q)
+                    }
+                }
+            }
+        } }
+        let t = max(total, .leastNormalMagnitude)
+        return (scales, nearest / t, error / t)
     }
 
     /// x rounded to the grid of `scale`: Float32(q)·scale, q = clamp(round(x/scale)), as the

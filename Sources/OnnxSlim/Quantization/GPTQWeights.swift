@@ -14,6 +14,8 @@ public struct GPTQWeights {
         /// λ of H + λ·mean(diag H)·I (the paper's 1%).
         public var damping = 0.01
         public var clipSearch = true
+        /// Rows rounded in decreasing input energy, the groups' scales chosen first (act-order).
+        public var activationOrder = true
         /// Bytes of Float64 covariance held at once (more: more evaluator runs).
         public var covarianceBudget = 512 << 20
         public init() {}
@@ -26,13 +28,17 @@ public struct GPTQWeights {
     }
 
     struct Result {
-        var presets: [Int: Preset] = [:]
+        /// The quantized weights by decision index (packed: a float copy of every weight would
+        /// double the peak memory of a large model).
+        var quantized: [Int: QuantizedTensor] = [:]
         var lines: [String] = []
         var skipped: [String: Int] = [:]
         var source = ""
         /// Mean relative output error of the measured layers (embeddings aside).
         var error = 0.0, nearestError = 0.0
         var measured = 0
+        /// Embedding tables rounded with the clipping search.
+        var tables = 0
     }
 
     /// Samples generated when no calibration folder is given.
@@ -68,22 +74,33 @@ public struct GPTQWeights {
         calibration.dims = options.dims
         calibration.seed = options.seed
         var measured = 0
+        func keep(_ layer: Layer, _ preset: Preset) throws {
+            result.quantized[layer.decision] = try QuantizedWeightWriter.quantize(decisions[layer.decision], options: quantizer,
+                                                                                  reader: reader, preset: preset)
+        }
         func round(_ layer: Layer, second: Matrix) throws {
             let d = decisions[layer.decision]
             let array = try NDArray(tensor: d.definition.tensor, reader: reader)
             let stored = Matrix(rows: array.shape[0], cols: array.shape[1], values: array.asFloats.map(Double.init))
             let gptq = try GPTQ(layer.transposed ? stored.transposed : stored, second: second, grid: layer.grid,
-                                group: layer.group, damping: options.damping, clipSearch: options.clipSearch)
-            result.presets[layer.decision] = preset(gptq, transposed: layer.transposed)
-            let what = layer.request == nil ? "weight error" : "output error"
-            result.lines.append("\(layer.label): \(what) \(String(format: "%.2e", gptq.nearestError)) → \(String(format: "%.2e", gptq.error))")
-            if layer.request != nil {
-                result.error += gptq.error
-                result.nearestError += gptq.nearestError
-                measured += 1
-            }
+                                group: layer.group, damping: options.damping, clipSearch: options.clipSearch,
+                                activationOrder: options.activationOrder)
+            try keep(layer, preset(gptq, transposed: layer.transposed))
+            result.lines.append("\(layer.label): output error \(String(format: "%.2e", gptq.nearestError)) → \(String(format: "%.2e", gptq.error))")
+            result.error += gptq.error
+            result.nearestError += gptq.nearestError
+            measured += 1
         }
-        for layer in layers where layer.request == nil { try round(layer, second: .identity(layer.width)) }
+        for layer in layers where layer.request == nil {
+            // An embedding table: each row's blocks on their own, in Float32 (a vocabulary-sized
+            // table is the largest weight of a model).
+            var values = try TensorValues.floats(decisions[layer.decision].definition.tensor, reader: reader)
+            let (scales, nearest, clipped) = layer.grid.roundRows(&values, rowLength: layer.width, block: layer.group,
+                                                                  clipSearch: options.clipSearch)
+            try keep(layer, Preset(values: values, scales: scales))
+            result.tables += 1
+            result.lines.append("\(layer.label): weight error \(String(format: "%.2e", nearest)) → \(String(format: "%.2e", clipped))")
+        }
         for chunk in InputCovariances.chunks(layers.compactMap(\.request), budget: options.covarianceBudget) {
             let keys = Set(chunk.map(\.key))
             let grams = try InputCovariances.collect(chunk, model, calibration, generated: generatedSamples, reader: reader,

@@ -607,3 +607,15 @@ def signature(m: onnx.ModelProto):
     weights = {t.name for t in m.graph.initializer}
     ios = [(v.name, v.type.tensor_type.elem_type) for v in m.graph.input if v.name not in weights]
     return ios, [(v.name, v.type.tensor_type.elem_type) for v in m.graph.output]
+
+
+def assert_valid_same_signature_runs(src: str, out: str, seed: int = 1) -> None:
+    """`out` passes the full checker, keeps `src`'s signature and runs in onnxruntime on
+    random inputs with outputs of the same shapes and types, all finite."""
+    onnx.checker.check_model(str(out), full_check=True)
+    a, b = onnx.load(str(src), load_external_data=False), onnx.load(str(out), load_external_data=False)
+    assert signature(a) == signature(b)
+    sa, sb = ort_session(str(src)), ort_session(str(out))
+    feed = random_feed(sa, a, seed=seed)
+    for x, y in zip(sa.run(None, feed), sb.run(None, feed)):
+        assert x.shape == y.shape and x.dtype == y.dtype and np.isfinite(y).all()

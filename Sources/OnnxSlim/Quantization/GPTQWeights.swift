@@ -1,10 +1,10 @@
-/// `--quantize-method gptq` (and `--quantize` with `--repair`): the weights of MatMul and Gemm
-/// layers rounded by `GPTQ` against their inputs' covariance on calibration samples, instead of
+/// `--quantize-method gptq` (and `--quantize` with `--repair`): the weights of MatMul, Gemm and
+/// pointwise Conv layers rounded by `GPTQ` against their inputs' covariance on calibration samples, instead of
 /// to nearest. The result is handed to the quantizer as preset scales and values already on
 /// their grids, so every graph form (blocked 4-bit, per-channel 8-bit, dynamic, folded) is
 /// written by the same code as rounding to nearest.
 ///
-/// Left to rounding to nearest, with the reason in the report: embeddings (Gather), convs,
+/// Left to rounding to nearest, with the reason in the report: k×k and grouped convs,
 /// weights several layers share, asymmetric and fp8 grids, and per-tensor scales.
 public struct GPTQWeights {
     public struct Options: Sendable {
@@ -81,7 +81,8 @@ public struct GPTQWeights {
         func round(_ layer: Layer, second: Matrix) throws {
             let d = decisions[layer.decision]
             let array = try NDArray(tensor: d.definition.tensor, reader: reader)
-            let stored = Matrix(rows: array.shape[0], cols: array.shape[1], values: array.asFloats.map(Double.init))
+            // (A pointwise conv's [out, in, 1, 1] is its out×in matrix.)
+            let stored = Matrix(rows: array.shape[0], cols: array.count / max(array.shape[0], 1), values: array.asFloats.map(Double.init))
             let gptq = try GPTQ(layer.transposed ? stored.transposed : stored, second: second, grid: layer.grid,
                                 group: layer.group, damping: options.damping, clipSearch: options.clipSearch,
                                 activationOrder: options.activationOrder)
@@ -148,9 +149,14 @@ public struct GPTQWeights {
         }
         guard uses.count == 1, let use = uses.first else { return skip("shared by several layers") }
         let node = use.consumer
-        guard use.input == 1, node.isDefaultDomain, node.opType == "MatMul" || node.opType == "Gemm", dims.count == 2,
-              index.weight(node.inputs[0], from: use.path) == nil else { return skip("not a MatMul/Gemm weight (convs round to nearest)") }
-        var transposed = false
+        // A pointwise conv (1×1, group 1) is a MatMul over the channel axis, every pixel a sample.
+        let pointwise = node.opType == "Conv" && dims.count >= 3 && dims[2...].allSatisfy { $0 == 1 } && node.attribute("group")?.i ?? 1 == 1
+        guard use.input == 1, node.isDefaultDomain, node.opType == "MatMul" || node.opType == "Gemm" || pointwise,
+              pointwise || dims.count == 2,
+              index.weight(node.inputs[0], from: use.path) == nil else {
+            return skip(node.opType == "Conv" ? "not a pointwise conv (k×k and grouped convs round to nearest)" : "not a MatMul/Gemm/Conv weight")
+        }
+        var transposed = pointwise
         if node.opType == "Gemm" {
             guard node.attribute("transA")?.i ?? 0 == 0 else { return skip("Gemm with transA") }
             transposed = node.attribute("transB")?.i ?? 0 != 0
@@ -167,7 +173,8 @@ public struct GPTQWeights {
         }
         let label = node.name.isEmpty ? node.outputs.first ?? d.key.name : node.name
         return Layer(decision: k, label: label,
-                     request: InputCovariances.Request(key: GraphIndex.Key(path: use.path, name: node.inputs[0]), width: inputs, axis: -1),
+                     request: InputCovariances.Request(key: GraphIndex.Key(path: use.path, name: node.inputs[0]), width: inputs,
+                                                       axis: pointwise ? 1 : -1),
                      transposed: transposed, grid: grid, group: group, width: inputs)
     }
 }

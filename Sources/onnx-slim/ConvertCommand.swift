@@ -44,9 +44,12 @@ struct ConvertCommand: ParsableCommand {
         try pruning.check()
         try lowRank.check()
         try repair.check()
-        if repair.usesGPTQ && quantization.quantize?.format == nil {
-            throw ValidationError(repair.repair ? "--repair needs --quantize int8|uint8|int4|uint4 (pruning and low-rank repair are not built yet)"
-                                                : "--quantize-method gptq needs --quantize int8|uint8|int4|uint4")
+        let quantizing = quantization.quantize?.format != nil
+        if repair.repair && !quantizing && !pruning.isRequested && !lowRank.isRequested {
+            throw ValidationError("--repair needs --prune-heads, --prune-ffn, --prune-channels, --low-rank or --quantize int8|uint8|int4|uint4")
+        }
+        if repair.quantizeMethod == .gptq && !quantizing {
+            throw ValidationError("--quantize-method gptq needs --quantize int8|uint8|int4|uint4")
         }
     }
 
@@ -71,10 +74,12 @@ struct ConvertCommand: ParsableCommand {
             arguments.firstIndex { a in flags.contains { a == $0 || a.hasPrefix($0 + "=") } } ?? arguments.count
         }
         structural.sort { position($0.flags) < position($1.flags) }
+        let compressing = pruning.isRequested || lowRank.isRequested
         let pipeline = PassPipeline(structural.flatMap(\.passes)
-            + (try quantization.passes(for: model, dims: dims, seed: seed,
-                                       calibrationUsedElsewhere: pruning.isRequested || lowRank.isRequested,
-                                       gptq: repair.gptq(calibration: quantization.calibration, dims: dims, seed: seed))))
+            + (compressing ? repair.layerRepair(calibration: quantization.calibration, dims: dims, seed: seed) : [])
+            + (try quantization.passes(for: model, dims: dims, seed: seed, calibrationUsedElsewhere: compressing,
+                                       gptq: repair.gptq(calibration: quantization.calibration, dims: dims, seed: seed,
+                                                         quantizing: quantization.quantize?.format != nil))))
         let passes = try pipeline.run(&model, context) { MemoryTrace.mark("after \($0.name)") }.map(\.line)
 
         // Verification runs before anything is written: a breached bound leaves no output.

@@ -2,9 +2,10 @@ import ArgumentParser
 import OnnxSlim
 
 /// `--repair` and `--quantize-method`: compressed layers refit against the model as it was, on
-/// calibration samples. Today: quantized MatMul/Gemm weights rounded by GPTQ.
+/// calibration samples: pruned and factored MatMul/Gemm layers by least squares
+/// (`LayerRepairPass`), quantized weights rounded by GPTQ.
 struct RepairOptions: ParsableArguments {
-    @Flag(help: "Repair what compression changed against the original model on --calibration samples (else generated ones): quantized MatMul/Gemm weights are rounded by GPTQ with a clipping search.")
+    @Flag(help: "Repair what compression changed against the original model on --calibration samples (else generated ones): pruned and low-rank MatMul/Gemm layers are refit by least squares, layer after layer; quantized weights are rounded by GPTQ with a clipping search.")
     var repair = false
 
     @Option(help: "How --quantize rounds MatMul/Gemm weights: rtn (to nearest) or gptq (error feedback on calibration inputs; the default with --repair).")
@@ -21,9 +22,20 @@ struct RepairOptions: ParsableArguments {
         guard repairDamping > 0, repairDamping < 1 else { throw ValidationError("--repair-damping must be between 0 and 1") }
     }
 
-    /// GPTQ's settings, when asked for.
-    func gptq(calibration: String?, dims: [String: Int], seed: UInt64) -> GPTQWeights.Options? {
-        guard usesGPTQ else { return nil }
+    /// The least-squares refit of pruned and factored layers, when asked for.
+    func layerRepair(calibration: String?, dims: [String: Int], seed: UInt64) -> [any ModelPass] {
+        guard repair else { return [] }
+        var options = LayerRepairPass.Options()
+        options.damping = repairDamping
+        options.calibration.folder = calibration
+        options.calibration.dims = dims
+        options.calibration.seed = seed
+        return [LayerRepairPass(options)]
+    }
+
+    /// GPTQ's settings, when asked for (`quantizing`: --quantize is given).
+    func gptq(calibration: String?, dims: [String: Int], seed: UInt64, quantizing: Bool) -> GPTQWeights.Options? {
+        guard usesGPTQ, quantizing else { return nil }
         var options = GPTQWeights.Options()
         options.folder = calibration
         options.dims = dims

@@ -31,14 +31,19 @@ struct DenseLayer {
 enum DenseLayers {
     static let factorable: Set<DataType> = [.float, .float16]
 
-    static func find(_ index: GraphIndex, ops: Set<String>, exclude: NSRegularExpression?) -> (layers: [DenseLayer], skipped: [String: Int]) {
+    /// `includingHeads`: also the layers computing a model output (repair refits them; low-rank
+    /// leaves them).
+    static func find(_ index: GraphIndex, ops: Set<String>, exclude: NSRegularExpression?,
+                     includingHeads: Bool = false) -> (layers: [DenseLayer], skipped: [String: Int]) {
         var layers: [DenseLayer] = [], skipped: [String: Int] = [:]
-        for path in index.scopeOrder { find(in: path, index, ops: ops, exclude: exclude, into: &layers, skipped: &skipped) }
+        for path in index.scopeOrder {
+            find(in: path, index, ops: ops, exclude: exclude, includingHeads: includingHeads, into: &layers, skipped: &skipped)
+        }
         return (layers, skipped)
     }
 
     private static func find(in path: GraphPath, _ index: GraphIndex, ops: Set<String>, exclude: NSRegularExpression?,
-                             into layers: inout [DenseLayer], skipped: inout [String: Int]) {
+                             includingHeads: Bool, into layers: inout [DenseLayer], skipped: inout [String: Int]) {
         guard let scope = index[path] else { return }
         for (k, node) in scope.nodes.enumerated() where node.isDefaultDomain && ops.contains(node.opType) && node.inputs.count > 1 {
             let label = node.name.isEmpty ? node.outputs.first ?? node.opType : node.name
@@ -72,7 +77,7 @@ enum DenseLayers {
             // A classifier or LM head (its output, or its bias Add's, is the model's): every
             // error lands in the result unaveraged, and its width (a vocabulary) would take the
             // whole budget (SmolLM2 at 80%: perplexity 299 with its head factored).
-            if computesModelOutput(node.outputs[0], in: path, index) {
+            if !includingHeads && computesModelOutput(node.outputs[0], in: path, index) {
                 skipped["\(node.opType): computes a graph output (a classifier or LM head)", default: 0] += 1
                 continue
             }

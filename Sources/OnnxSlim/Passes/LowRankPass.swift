@@ -14,7 +14,7 @@ import Foundation
 ///    only ranks that save parameters.
 /// 5. One `GraphPatch`: W becomes B (same name, so `diff` pairs the layer), A is a new
 ///    initializer read by a MatMul inserted before the layer.
-public struct LowRankPass: ModelPass {
+public struct LowRankPass: LayerCompressingPass {
     public enum DataSource: String, Sendable, CaseIterable { case activations, none }
 
     public struct Options {

@@ -14,6 +14,10 @@ public protocol ModelPass {
     func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome
 }
 
+/// A pass whose changes `--repair` refits (pruning, low-rank): the pipeline keeps the model as
+/// it was before the first of them as `PassContext.teacher`.
+public protocol LayerCompressingPass: ModelPass {}
+
 /// What a pass changed, for the report.
 public struct PassOutcome: Sendable {
     public var name: String
@@ -53,5 +57,7 @@ public final class PassContext {
     /// auto`, see `ActivationSmoothingPass`): the weight pass stores them folded instead, so
     /// their MatMuls keep float activations.
     public var floatActivationWeights: Set<String> = []
+    /// The model before the first `LayerCompressingPass` ran: what repair matches.
+    public var teacher: Model?
     public init(reader: ExternalDataReader = ExternalDataReader()) { self.reader = reader }
 }

@@ -14,6 +14,7 @@ public struct PassPipeline {
         let inputs = Self.feeds(model), outputs = model.graph?.outputs.map(\.name) ?? []
         var outcomes: [PassOutcome] = []
         func apply(_ pass: any ModelPass) throws {
+            if pass is any LayerCompressingPass, context.teacher == nil { context.teacher = model }
             let outcome = try pass.run(&model, context)
             context.changedSoFar = context.changedSoFar || outcome.changed
             outcomes.append(outcome)

@@ -16,7 +16,7 @@
 ///    b' = b + Σ_{i removed} E[x_i]·W_i, so the output keeps its mean. A least-squares refit is
 ///    the repair pass's job (it reads the same statistics).
 /// 5. One `GraphPatch`: weights sliced, Reshape/Split/group lengths rewritten, biases added.
-public struct StructuredPruningPass: ModelPass {
+public struct StructuredPruningPass: LayerCompressingPass {
     public enum Importance: String, Sendable, CaseIterable { case activation, magnitude }
 
     public struct Options {

@@ -1,0 +1,122 @@
+import Foundation
+
+/// `--repair` after `--prune-*` and `--low-rank`: every layer compression changed, and every
+/// layer after them, is refit in closed form so its output matches the original model's (the
+/// teacher, `PassContext.teacher`) on calibration samples, by `LeastSquaresRefit`.
+///
+/// 1. Layers: `RepairLayers` pairs each changed MatMul/Gemm with the teacher's; a pruned layer
+///    keeps its structure (only its kept rows or columns are refit), a factored one has its
+///    second factor refit (its input is the first factor's output).
+/// 2. Sequential, in stages: a layer is fitted on the inputs the student produces once every
+///    changed layer before it is repaired, so errors do not accumulate down the network. Each
+///    stage runs the teacher and the student on every sample and holds only its own layers'
+///    sums (and one sample's teacher outputs).
+/// 3. One `GraphPatch` per stage replaces the weights (and biases) in place; each layer's
+///    teacher-matching error ‖X̃W − Y‖²/‖Y‖² before and after is in the report.
+public struct LayerRepairPass: ModelPass {
+    public struct Options {
+        /// λ = damping · mean(diag X̃ᵀX̃), pulling Ŵ toward the compressed W.
+        public var damping = 0.01
+        public var calibration = ActivationQDQPass.Calibration()
+        public init() {}
+    }
+
+    public var options: Options
+    public init(_ options: Options) { self.options = options }
+
+    public var name: String { "repair" }
+    public var summary: String { "Refits the layers pruning and low-rank changed, and the layers after them, to the original model's outputs by least squares, layer after layer on the repaired model's own inputs." }
+    public func requiredOpset(_ model: Model) throws -> Int64 { 1 }
+
+    /// Samples generated when no calibration folder is given.
+    public static let generatedSamples = 8
+
+    public func run(_ model: inout Model, _ context: PassContext) throws -> PassOutcome {
+        guard let teacher = context.teacher else {
+            return PassOutcome(name: name, changed: false, summary: ["no pruning or low-rank ran before it: nothing to repair"])
+        }
+        var (layers, skippedCounts) = try RepairLayers.find(teacher: teacher, student: model, reader: context.reader)
+        let skipped = skippedCounts.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
+        guard !layers.isEmpty else { return PassOutcome(name: name, changed: false, summary: ["no compressed layer to refit"], skipped: skipped) }
+        layers.sort { ($0.stage, $0.layer.node) < ($1.stage, $1.layer.node) }
+
+        let calibration = options.calibration
+        let dims = ActivationSmoothingPass.generatedDims(model, given: calibration.dims, length: 64)
+        let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.folder == nil ? Self.generatedSamples : 0,
+                                              model: model, dims: dims, seed: calibration.seed)
+        let source = calibration.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples"
+        let teacherRun = try Evaluator(model: teacher, reader: context.reader)
+
+        var details: [String] = [], refit = 0, errorBefore = 0.0, errorAfter = 0.0
+        let stages = Array(Set(layers.map(\.stage))).sorted()
+        for stage in stages {
+            let group = layers.filter { $0.stage == stage }
+            var fits = group.map { l in
+                LeastSquaresRefit(inputs: l.layer.inputs, outputs: l.layer.outputs, withBias: l.bias != nil)
+            }
+            var mismatched = Set<Int>()
+            var byInput: [String: [Int]] = [:]
+            for (k, l) in group.enumerated() { byInput[l.layer.input, default: []].append(k) }
+            let wanted = Set(group.map(\.target))
+            var targets: [String: NDArray] = [:]
+            teacherRun.observe = { name, value in if wanted.contains(name) { targets[name] = value } }
+            let studentRun = try Evaluator(model: model, reader: context.reader)
+            studentRun.observe = { name, x in
+                for k in byInput[name] ?? [] where !mismatched.contains(k) {
+                    let l = group[k]
+                    guard let y = targets[l.target], case .float(let xs) = x.storage, case .float(let ys) = y.storage,
+                          xs.count % l.layer.inputs == 0, y.count % l.targetWidth == 0,
+                          xs.count / l.layer.inputs == y.count / l.targetWidth else { mismatched.insert(k); continue }
+                    fits[k].add(x: xs, y: ys, rows: xs.count / l.layer.inputs, yWidth: l.targetWidth, columns: l.columns)
+                }
+            }
+            for s in samples {
+                targets = [:]
+                for (name, value) in s.values { if case .tensor(let t) = value, wanted.contains(name) { targets[name] = t } }
+                _ = try teacherRun.run(s.values)
+                for (name, value) in s.values { if case .tensor(let t) = value { studentRun.observe?(name, t) } }
+                _ = try studentRun.run(s.values)
+            }
+            teacherRun.observe = nil
+
+            let index = GraphIndex(model.graph!)
+            var patch = GraphPatch("repair")
+            for (k, l) in group.enumerated() {
+                guard !mismatched.contains(k), fits[k].rows > 0 else {
+                    details.append("\(l.layer.label): not refit (its input and the teacher's output did not line up on the samples)")
+                    continue
+                }
+                var start = try RepairLayers.weight(l.layer, index, context.reader)
+                if let b = l.bias, let t = index.definition(b)?.tensor {
+                    start = Matrix(rows: start.rows + 1, cols: start.cols, values: start.values + (try NDArray(tensor: t, reader: context.reader)).asFloats.map(Double.init))
+                }
+                let (w, before, after, damping) = try fits[k].solve(from: start, damping: options.damping)
+                guard let damping else {
+                    details.append("\(l.layer.label): kept (no refit on half the samples did better on the other half; error \(Self.format(before)), stage \(stage))")
+                    continue
+                }
+                let inputs = l.layer.inputs
+                var weight = (l.layer.transposed ? w.rows(0..<inputs).transposed : w.rows(0..<inputs)).ndarray().tensor(name: l.layer.weight)
+                weight.dims = index.definition(l.layer.weightKey)!.tensor.dims
+                patch.add(.replaceWeight(l.layer.weightKey, weight))
+                if let b = l.bias {
+                    var bias = w.rows(inputs..<(inputs + 1)).ndarray().tensor(name: b.name)
+                    bias.dims = [Int64(l.layer.outputs)]
+                    patch.add(.replaceWeight(b, bias))
+                }
+                refit += 1
+                errorBefore += before
+                errorAfter += after
+                details.append("\(l.layer.label): teacher-matching error \(Self.format(before)) → \(Self.format(after)) (stage \(stage), damping \(damping)"
+                               + "\(l.changed ? "" : ", downstream")\(l.bias == nil ? "" : ", with its bias")\(l.columns == nil ? "" : ", \(l.layer.outputs) of \(l.targetWidth) outputs kept"))")
+            }
+            model = try patch.applied(to: model)
+        }
+        let n = Double(max(refit, 1))
+        let summary = ["\(refit) of \(layers.count) compressed or downstream layers refit in \(stages.count) stages on \(source)",
+                       "mean teacher-matching error \(Self.format(errorBefore / n)) → \(Self.format(errorAfter / n))"]
+        return PassOutcome(name: name, changed: refit > 0, summary: summary, skipped: skipped, details: details)
+    }
+
+    static func format(_ e: Double) -> String { String(format: "%.5f", e) }
+}

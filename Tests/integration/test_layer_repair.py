@@ -178,6 +178,20 @@ def test_repair_never_worsens_a_layer_and_brings_the_output_closer(slim, tmp_pat
     assert error[repaired] < error[plain], error
 
 
+def test_pruning_repair_then_gptq_in_one_command(slim, tmp_path):
+    """--prune-heads with --quantize int4 and --repair: the pruned layers are refit, then the
+    weights are rounded by GPTQ on the repaired model; the result is valid and runs."""
+    src = os.path.join(PRUNING, "bert_torchscript.onnx")
+    calibration, _ = write_feeds(tmp_path / "cal", src, seed=6)
+    out = tmp_path / "x.onnx"
+    report = convert(slim, src, out, "--prune-heads", "0.5", "--round-to", "1", "--quantize", "int4", "--block-size", "16",
+                     "--repair", "--calibration", calibration)
+    assert refits(report), repair_lines(report)
+    quantize = next(l for l in report["passes"] if l.startswith("quantize"))
+    assert "GPTQ" in quantize, quantize
+    assert_valid_same_signature_runs(src, out)
+
+
 def test_nothing_compressed_leaves_the_model_as_it_was(slim, tmp_path):
     """--low-rank 1.0 keeps every layer dense: repair finds nothing to refit and the outputs are
     the input model's exactly."""

@@ -113,8 +113,8 @@ public struct LayerRepairPass: ModelPass {
             model = try patch.applied(to: model)
         }
         let n = Double(max(refit, 1))
-        let summary = ["\(refit) of \(layers.count) compressed or downstream layers refit in \(stages.count) stages on \(source)",
-                       "mean teacher-matching error \(Self.format(errorBefore / n)) → \(Self.format(errorAfter / n))"]
+        var summary = ["\(refit) of \(layers.count) compressed or downstream layers refit in \(stages.count) stages on \(source)"]
+        if refit > 0 { summary.append("mean teacher-matching error of those refit \(Self.format(errorBefore / n)) → \(Self.format(errorAfter / n))") }
         return PassOutcome(name: name, changed: refit > 0, summary: summary, skipped: skipped, details: details)
     }
 

@@ -31,12 +31,12 @@ enum RepairLayers {
         let ti = GraphIndex(tg), si = GraphIndex(sg)
         let ops: Set<String> = ["MatMul", "Gemm", "Conv"]
         let teacherLayers = DenseLayers.find(ti, ops: ops, exclude: nil, includingHeads: true).layers
-        var byWeight: [String: DenseLayer] = [:]
-        for l in teacherLayers where l.path == .main { byWeight[l.weight] = l }
+        var byWeight: [GraphIndex.Key: DenseLayer] = [:]
+        for l in teacherLayers { byWeight[l.weightKey] = l }
         var layers: [RepairLayer] = [], skipped: [String: Int] = [:]
         var unchanged: [RepairLayer] = []
         for s in DenseLayers.find(si, ops: ops, exclude: nil, includingHeads: true).layers {
-            guard let t = byWeight[s.weight], t.isConv == s.isConv, t.transposed == s.transposed else { continue }
+            guard let t = byWeight[s.weightKey], t.path == s.path, t.isConv == s.isConv, t.transposed == s.transposed else { continue }
             let tw = try weight(t, ti, reader), sw = try weight(s, si, reader)
             guard tw.rows != sw.rows || tw.cols != sw.cols || tw.values != sw.values else {
                 if s.path == .main, !s.isConv, s.dataType == .float, gemmIsPlain(s, si), (bias(of: t, ti) == nil) == (bias(of: s, si) == nil) {

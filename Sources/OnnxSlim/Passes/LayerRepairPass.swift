@@ -4,7 +4,7 @@ import Foundation
 /// layer after them, is refit in closed form so its output matches the original model's (the
 /// teacher, `PassContext.teacher`) on calibration samples, by `LeastSquaresRefit`.
 ///
-/// 1. Layers: `RepairLayers` pairs each changed MatMul/Gemm with the teacher's; a pruned layer
+/// 1. Layers: `RepairLayers` pairs each changed MatMul/Gemm/pointwise Conv with the teacher's; a pruned layer
 ///    keeps its structure (only its kept rows or columns are refit), a factored one has its
 ///    second factor refit (its input is the first factor's output).
 /// 2. Sequential, in stages: a layer is fitted on the inputs the student produces once every
@@ -35,7 +35,7 @@ public struct LayerRepairPass: ModelPass {
         guard let teacher = context.teacher else {
             return PassOutcome(name: name, changed: false, summary: ["no pruning or low-rank ran before it: nothing to repair"])
         }
-        var (layers, skippedCounts) = try RepairLayers.find(teacher: teacher, student: model, reader: context.reader)
+        var (layers, skippedCounts) = try RepairLayers.find(teacher: teacher, student: model, kept: context.keptIndices, reader: context.reader)
         let skipped = skippedCounts.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
         guard !layers.isEmpty else { return PassOutcome(name: name, changed: false, summary: ["no compressed layer to refit"], skipped: skipped) }
         layers.sort { ($0.stage, $0.layer.node) < ($1.stage, $1.layer.node) }
@@ -64,9 +64,15 @@ public struct LayerRepairPass: ModelPass {
             studentRun.observe = { name, x in
                 for k in byInput[name] ?? [] where !mismatched.contains(k) {
                     let l = group[k]
-                    guard let y = targets[l.target], case .float(let xs) = x.storage, case .float(let ys) = y.storage,
+                    guard let y = targets[l.target], case .float(var xs) = x.storage, case .float(var ys) = y.storage,
                           xs.count % l.layer.inputs == 0, y.count % l.targetWidth == 0,
                           xs.count / l.layer.inputs == y.count / l.targetWidth else { mismatched.insert(k); continue }
+                    if l.layer.isConv {
+                        // Every pixel is a row: [N, C, …] as [N·pixels, C].
+                        guard x.rank >= 2, y.rank >= 2 else { mismatched.insert(k); continue }
+                        xs = Self.channelsLast(xs, shape: x.shape)
+                        ys = Self.channelsLast(ys, shape: y.shape)
+                    }
                     fits[k].add(x: xs, y: ys, rows: xs.count / l.layer.inputs, yWidth: l.targetWidth, columns: l.columns)
                 }
             }
@@ -116,6 +122,19 @@ public struct LayerRepairPass: ModelPass {
         var summary = ["\(refit) of \(layers.count) compressed or downstream layers refit in \(stages.count) stages on \(source)"]
         if refit > 0 { summary.append("mean teacher-matching error of those refit \(Self.format(errorBefore / n)) → \(Self.format(errorAfter / n))") }
         return PassOutcome(name: name, changed: refit > 0, summary: summary, skipped: skipped, details: details)
+    }
+
+    /// [N, C, rest…] values as [N, rest…, C].
+    static func channelsLast(_ v: [Float], shape: [Int]) -> [Float] {
+        let n = shape[0], c = shape[1], pixels = shape[2...].reduce(1, *)
+        var out = [Float](repeating: 0, count: v.count)
+        for b in 0..<n {
+            for ch in 0..<c {
+                let from = (b * c + ch) * pixels
+                for p in 0..<pixels { out[(b * pixels + p) * c + ch] = v[from + p] }
+            }
+        }
+        return out
     }
 
     static func format(_ e: Double) -> String { String(format: "%.5f", e) }

@@ -59,5 +59,8 @@ public final class PassContext {
     public var floatActivationWeights: Set<String> = []
     /// The model before the first `LayerCompressingPass` ran: what repair matches.
     public var teacher: Model?
+    /// Per weight structured pruning sliced (by name), the indices it kept along each sliced
+    /// axis: how repair lines a pruned layer's outputs up with the teacher's.
+    public var keptIndices: [String: [Int: [Int]]] = [:]
     public init(reader: ExternalDataReader = ExternalDataReader()) { self.reader = reader }
 }

@@ -161,7 +161,11 @@ public struct StructuredPruningPass: LayerCompressingPass {
                 for i in v.indices { v[i] += Float(add[i]) }
                 w = NDArray(floats: v, shape: w.shape, type: w.dataType)
             }
-            for (axis, gone) in u.removed { w = w.keeping((0..<w.shape[axis]).filter { !gone.contains($0) }, along: axis) }
+            for (axis, gone) in u.removed {
+                let kept = (0..<w.shape[axis]).filter { !gone.contains($0) }
+                w = w.keeping(kept, along: axis)
+                context.keptIndices[name, default: [:]][axis] = kept
+            }
             guard let key = index.weight(name, from: .main).map({ GraphIndex.Key(path: $0.path, name: name) }) else { continue }
             patch.add(.replaceWeight(key, w.tensor(name: name)))
         }

@@ -1,4 +1,4 @@
-/// The layers `--repair` refits: every main-graph MatMul or Gemm of the compressed model (the
+/// The layers `--repair` refits: every main-graph MatMul, Gemm or pointwise Conv (stride 1) of the compressed model (the
 /// student) whose float32 weight differs from the same layer's in the model as it was (the
 /// teacher), paired by the weight's name, which compression keeps (pruning slices W in place,
 /// low-rank's second factor takes W's name); and every unchanged one downstream of those, whose
@@ -25,7 +25,8 @@ struct RepairLayer {
 
 enum RepairLayers {
     /// The changed layers, with the reasons changed layers were left.
-    static func find(teacher: Model, student: Model, reader: ExternalDataReader) throws
+    /// `kept`: `PassContext.keptIndices`.
+    static func find(teacher: Model, student: Model, kept: [String: [Int: [Int]]], reader: ExternalDataReader) throws
         -> (layers: [RepairLayer], skipped: [String: Int]) {
         guard let tg = teacher.graph, let sg = student.graph else { return ([], [:]) }
         let ti = GraphIndex(tg), si = GraphIndex(sg)
@@ -39,14 +40,15 @@ enum RepairLayers {
             guard let t = byWeight[s.weightKey], t.path == s.path, t.isConv == s.isConv, t.transposed == s.transposed else { continue }
             let tw = try weight(t, ti, reader), sw = try weight(s, si, reader)
             guard tw.rows != sw.rows || tw.cols != sw.cols || tw.values != sw.values else {
-                if s.path == .main, !s.isConv, s.dataType == .float, gemmIsPlain(s, si), (bias(of: t, ti) == nil) == (bias(of: s, si) == nil) {
+                if s.path == .main, s.dataType == .float, gemmIsPlain(s, si), !s.isConv || convIsPlain(s, si),
+                   (bias(of: t, ti) == nil) == (bias(of: s, si) == nil) {
                     unchanged.append(RepairLayer(layer: s, target: bias(of: t, ti)?.output ?? ti.main.nodes[t.node].outputs[0],
                                                  targetWidth: t.outputs, columns: nil, bias: bias(of: s, si)?.key, changed: false))
                 }
                 continue
             }
             if s.path != .main { skipped["in a subgraph (repair refits main-graph layers)", default: 0] += 1; continue }
-            if s.isConv { skipped["Conv (repair refits MatMul and Gemm)", default: 0] += 1; continue }
+            if s.isConv && !convIsPlain(s, si) { skipped["Conv with strides or pads (repair refits pointwise convs of stride 1)", default: 0] += 1; continue }
             guard s.dataType == .float else { skipped["not a float32 weight", default: 0] += 1; continue }
             let tb = bias(of: t, ti), sb = bias(of: s, si)
             guard (tb == nil) == (sb == nil), gemmIsPlain(t, ti), gemmIsPlain(s, si) else {
@@ -55,11 +57,17 @@ enum RepairLayers {
             }
             var columns: [Int]?
             if sw.cols != tw.cols {
-                guard sw.rows == tw.rows, let kept = keptColumns(student: sw, teacher: tw) else {
-                    skipped["pruned on both its inputs and outputs", default: 0] += 1
+                // The outputs pruning kept, as it recorded them (stored out×in: axis 0), else
+                // matched by value when the inputs are whole.
+                let recorded = kept[s.weight]?[s.transposed ? 0 : 1]
+                if let recorded, recorded.count == sw.cols, recorded.allSatisfy({ $0 < tw.cols }) {
+                    columns = recorded
+                } else if sw.rows == tw.rows, let matched = keptColumns(student: sw, teacher: tw) {
+                    columns = matched
+                } else {
+                    skipped["outputs not matched to the teacher's", default: 0] += 1
                     continue
                 }
-                columns = kept
             }
             let target = tb?.output ?? ti.main.nodes[t.node].outputs[0]
             layers.append(RepairLayer(layer: s, target: target, targetWidth: t.outputs, columns: columns, bias: sb?.key))
@@ -78,7 +86,7 @@ enum RepairLayers {
         return l.transposed ? m.transposed : m
     }
 
-    /// The bias the layer's output gets: Gemm's C, or the 1-D vector of the one Add reading a
+    /// The bias the layer's output gets: Gemm's C or Conv's B, or the 1-D vector of the one Add reading a
     /// MatMul's output; with the value after it.
     static func bias(of l: DenseLayer, _ index: GraphIndex) -> (key: GraphIndex.Key, output: String)? {
         let scope = index.main, node = scope.nodes[l.node]
@@ -87,7 +95,7 @@ enum RepairLayers {
             let key = GraphIndex.Key(path: d.path, name: name)
             return index.uses(of: key).count == 1 ? key : nil
         }
-        if node.opType == "Gemm" {
+        if node.opType == "Gemm" || node.opType == "Conv" {
             guard node.inputs.count > 2, !node.inputs[2].isEmpty, let key = vector(node.inputs[2]) else { return nil }
             return (key, node.outputs[0])
         }
@@ -95,6 +103,14 @@ enum RepairLayers {
         let add = scope.nodes[readers[0].node]
         guard add.opType == "Add", add.isDefaultDomain, add.inputs.count == 2, let key = vector(add.inputs[1 - readers[0].slot]) else { return nil }
         return (key, add.outputs[0])
+    }
+
+    /// A pointwise Conv of stride 1 without padding: every pixel is one row of x·W.
+    static func convIsPlain(_ l: DenseLayer, _ index: GraphIndex) -> Bool {
+        let node = index[l.path]!.nodes[l.node]
+        let strides = node.attribute("strides")?.ints ?? [], pads = node.attribute("pads")?.ints ?? []
+        let autoPad = node.attribute("auto_pad").map { String(decoding: $0.s, as: UTF8.self) } ?? "NOTSET"
+        return strides.allSatisfy { $0 == 1 } && pads.allSatisfy { $0 == 0 } && (autoPad == "NOTSET" || autoPad == "VALID")
     }
 
     /// A Gemm computes x·W + C as written (alpha and beta 1); a MatMul always does.

@@ -241,7 +241,7 @@ def test_minilm_repair_wins_back_what_pruning_and_low_rank_lose(slim, tmp_path, 
 def test_efficientnet_channel_pruning_repaired(slim, tmp_path, summary_lines):
     """EfficientNet-Lite0, 30% of conv channels, calibrated on the mirrored photos: repair refits
     the pointwise convs (and the classifier) after the cut. Measured (Xeon): top-1 agreement
-    0.473 → 0.782, top-5 overlap 0.640 → 0.895 on 55 photos, repair 63 s."""
+    0.473 → 0.782, top-5 overlap 0.640 → 0.895 on 55 photos, convert 22 s."""
     path = tm.trained_models.ensure("efficientnet_lite0")["model"]
     calibration = tm.write_image_calibration("efficientnet_lite0", str(tmp_path / "calibration"))
     metrics = {}

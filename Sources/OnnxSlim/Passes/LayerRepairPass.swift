@@ -9,8 +9,8 @@ import Foundation
 ///    second factor refit (its input is the first factor's output).
 /// 2. Sequential, in stages: a layer is fitted on the inputs the student produces once every
 ///    changed layer before it is repaired, so errors do not accumulate down the network. Each
-///    stage runs the teacher and the student on every sample and holds only its own layers'
-///    sums (and one sample's teacher outputs).
+///    stage runs the student, up to its layers' inputs, on every sample and holds only its own
+///    layers' sums; the teacher's outputs come from `TeacherTargets`, many stages per run.
 /// 3. One `GraphPatch` per stage replaces the weights (and biases) in place; each layer's
 ///    teacher-matching error ‖X̃W − Y‖²/‖Y‖² before and after is in the report.
 public struct LayerRepairPass: ModelPass {
@@ -18,6 +18,8 @@ public struct LayerRepairPass: ModelPass {
         /// λ = damping · mean(diag X̃ᵀX̃), pulling Ŵ toward the compressed W.
         public var damping = 0.01
         public var calibration = ActivationQDQPass.Calibration()
+        /// Bytes of teacher outputs held at once (more stages: more teacher runs).
+        public var targetBudget = 512 << 20
         public init() {}
     }
 
@@ -45,11 +47,13 @@ public struct LayerRepairPass: ModelPass {
         let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.folder == nil ? Self.generatedSamples : 0,
                                               model: model, dims: dims, seed: calibration.seed)
         let source = calibration.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples"
-        let teacherRun = try Evaluator(model: teacher, reader: context.reader)
+        let stages = Array(Set(layers.map(\.stage))).sorted()
+        var teacherTargets = try TeacherTargets(teacher: teacher, reader: context.reader, samples: samples,
+                                                stages: stages.map { s in Set(layers.filter { $0.stage == s }.map(\.target)) },
+                                                budget: options.targetBudget)
 
         var details: [String] = [], refit = 0, errorBefore = 0.0, errorAfter = 0.0
-        let stages = Array(Set(layers.map(\.stage))).sorted()
-        for stage in stages {
+        for (position, stage) in stages.enumerated() {
             let group = layers.filter { $0.stage == stage }
             var fits = group.map { l in
                 LeastSquaresRefit(inputs: l.layer.inputs, outputs: l.layer.outputs, withBias: l.bias != nil)
@@ -57,10 +61,8 @@ public struct LayerRepairPass: ModelPass {
             var mismatched = Set<Int>()
             var byInput: [String: [Int]] = [:]
             for (k, l) in group.enumerated() { byInput[l.layer.input, default: []].append(k) }
-            let wanted = Set(group.map(\.target))
             var targets: [String: NDArray] = [:]
-            teacherRun.observe = { name, value in if wanted.contains(name) { targets[name] = value } }
-            let studentRun = try Evaluator(model: model, reader: context.reader)
+            let studentRun = try Evaluator(model: model.producing(Set(byInput.keys)), reader: context.reader)
             studentRun.observe = { name, x in
                 for k in byInput[name] ?? [] where !mismatched.contains(k) {
                     let l = group[k]
@@ -76,14 +78,12 @@ public struct LayerRepairPass: ModelPass {
                     fits[k].add(x: xs, y: ys, rows: xs.count / l.layer.inputs, yWidth: l.targetWidth, columns: l.columns)
                 }
             }
-            for s in samples {
-                targets = [:]
-                for (name, value) in s.values { if case .tensor(let t) = value, wanted.contains(name) { targets[name] = t } }
-                _ = try teacherRun.run(s.values)
+            for (i, s) in samples.enumerated() {
+                targets = try teacherTargets.values(stage: position, sample: i)
                 for (name, value) in s.values { if case .tensor(let t) = value { studentRun.observe?(name, t) } }
                 _ = try studentRun.run(s.values)
             }
-            teacherRun.observe = nil
+            teacherTargets.release(stage: position)
 
             let index = GraphIndex(model.graph!)
             var patch = GraphPatch("repair")
@@ -119,7 +119,8 @@ public struct LayerRepairPass: ModelPass {
             model = try patch.applied(to: model)
         }
         let n = Double(max(refit, 1))
-        var summary = ["\(refit) of \(layers.count) compressed or downstream layers refit in \(stages.count) stages on \(source)"]
+        var summary = ["\(refit) of \(layers.count) compressed or downstream layers refit in \(stages.count) stages on \(source) "
+                       + "(the original model run \(teacherTargets.runs) time\(teacherTargets.runs == 1 ? "" : "s") per sample)"]
         if refit > 0 { summary.append("mean teacher-matching error of those refit \(Self.format(errorBefore / n)) → \(Self.format(errorAfter / n))") }
         return PassOutcome(name: name, changed: refit > 0, summary: summary, skipped: skipped, details: details)
     }

@@ -283,7 +283,7 @@ def test_efficientnet_channels_30_percent_runs_faster(slim, tmp_path, summary_li
     """EfficientNet-Lite0, 30% of conv channels (kept counts multiples of 8), calibrated on the
     mirrored photos. Measured on an AVX-512 Xeon: 1.37x faster single-threaded, top-1 agreement
     0.473 on 55 photos (fluctuation importance; 0.345 with E[x²]) -- without retraining;
-    --repair brings it to 0.782 (test_layer_repair.py)."""
+    --repair brings it to 0.818 (test_layer_repair.py)."""
     path = tm.trained_models.ensure("efficientnet_lite0")["model"]
     calibration = tm.write_image_calibration("efficientnet_lite0", str(tmp_path / "calibration"))
     out = tmp_path / "pruned.onnx"

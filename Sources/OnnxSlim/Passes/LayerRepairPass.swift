@@ -4,7 +4,8 @@ import Foundation
 /// layer after them, is refit in closed form so its output matches the original model's (the
 /// teacher, `PassContext.teacher`) on calibration samples, by `LeastSquaresRefit`.
 ///
-/// 1. Layers: `RepairLayers` pairs each changed MatMul/Gemm/pointwise Conv with the teacher's; a pruned layer
+/// 1. Layers: `RepairLayers` pairs each changed MatMul/Gemm/Conv with the teacher's (a Conv is
+///    one layer per group, on its input's patches: `ConvPatches`); a pruned layer
 ///    keeps its structure (only its kept rows or columns are refit), a factored one has its
 ///    second factor refit (its input is the first factor's output).
 /// 2. Sequential, in stages: a layer is fitted on the inputs the student produces once every
@@ -55,8 +56,11 @@ public struct LayerRepairPass: ModelPass {
         var details: [String] = [], refit = 0, errorBefore = 0.0, errorAfter = 0.0
         for (position, stage) in stages.enumerated() {
             let group = layers.filter { $0.stage == stage }
+            // One refit per layer, per group for a grouped Conv (each group its own filters).
             var fits = group.map { l in
-                LeastSquaresRefit(inputs: l.layer.inputs, outputs: l.layer.outputs, withBias: l.bias != nil)
+                let groups = l.conv?.groups ?? 1
+                return [LeastSquaresRefit](repeating: LeastSquaresRefit(inputs: l.layer.inputs, outputs: l.layer.outputs / groups,
+                                                                       withBias: l.bias != nil), count: groups)
             }
             var mismatched = Set<Int>()
             var byInput: [String: [Int]] = [:]
@@ -66,16 +70,26 @@ public struct LayerRepairPass: ModelPass {
             studentRun.observe = { name, x in
                 for k in byInput[name] ?? [] where !mismatched.contains(k) {
                     let l = group[k]
-                    guard let y = targets[l.target], case .float(var xs) = x.storage, case .float(var ys) = y.storage,
-                          xs.count % l.layer.inputs == 0, y.count % l.targetWidth == 0,
-                          xs.count / l.layer.inputs == y.count / l.targetWidth else { mismatched.insert(k); continue }
-                    if l.layer.isConv {
-                        // Every pixel is a row: [N, C, …] as [N·pixels, C].
-                        guard x.rank >= 2, y.rank >= 2 else { mismatched.insert(k); continue }
-                        xs = Self.channelsLast(xs, shape: x.shape)
-                        ys = Self.channelsLast(ys, shape: y.shape)
+                    guard let y = targets[l.target], case .float(let xs) = x.storage, case .float(let ys) = y.storage else {
+                        mismatched.insert(k)
+                        continue
                     }
-                    fits[k].add(x: xs, y: ys, rows: xs.count / l.layer.inputs, yWidth: l.targetWidth, columns: l.columns)
+                    if let conv = l.conv {
+                        // Every output pixel is a row; x's patches are the inputs.
+                        guard x.rank == 4, y.rank == 4, x.shape[0] == y.shape[0], x.shape[1] == conv.groups * conv.channels,
+                              y.shape[1] == l.targetWidth else { mismatched.insert(k); continue }
+                        let outSize = (h: y.shape[2], w: y.shape[3]), rows = y.count / l.targetWidth
+                        let pixels = Self.channelsLast(ys, shape: y.shape), width = l.layer.outputs / conv.groups
+                        for g in 0..<conv.groups {
+                            let columns = (g * width..<(g + 1) * width).map { l.columns?[$0] ?? $0 }
+                            fits[k][g].add(x: conv.patches(xs, shape: x.shape, group: g, outSize: outSize), y: pixels, rows: rows,
+                                           yWidth: l.targetWidth, columns: columns)
+                        }
+                        continue
+                    }
+                    guard xs.count % l.layer.inputs == 0, y.count % l.targetWidth == 0,
+                          xs.count / l.layer.inputs == y.count / l.targetWidth else { mismatched.insert(k); continue }
+                    fits[k][0].add(x: xs, y: ys, rows: xs.count / l.layer.inputs, yWidth: l.targetWidth, columns: l.columns)
                 }
             }
             for (i, s) in samples.enumerated() {
@@ -88,7 +102,7 @@ public struct LayerRepairPass: ModelPass {
             let index = GraphIndex(model.graph!)
             var patch = GraphPatch("repair")
             for (k, l) in group.enumerated() {
-                guard !mismatched.contains(k), fits[k].rows > 0 else {
+                guard !mismatched.contains(k), fits[k][0].rows > 0 else {
                     details.append("\(l.layer.label): not refit (its input and the teacher's output did not line up on the samples)")
                     continue
                 }
@@ -96,11 +110,26 @@ public struct LayerRepairPass: ModelPass {
                 if let b = l.bias, let t = index.definition(b)?.tensor {
                     start = Matrix(rows: start.rows + 1, cols: start.cols, values: start.values + (try NDArray(tensor: t, reader: context.reader)).asFloats.map(Double.init))
                 }
-                let (w, before, after, damping) = try fits[k].solve(from: start, damping: options.damping)
-                guard let damping else {
+                // Each group's columns of W solved alone; errors summed weighted by each group's ‖Y‖².
+                var w = start, before = 0.0, after = 0.0, energy = 0.0, dampings: [Double] = []
+                let width = l.layer.outputs / fits[k].count
+                for (g, fit) in fits[k].enumerated() {
+                    let columns = g * width..<(g + 1) * width
+                    let (refit, b, a, damping) = try fit.solve(from: start.columns(columns), damping: options.damping)
+                    before += b * fit.energy
+                    after += a * fit.energy
+                    energy += fit.energy
+                    guard let damping else { continue }
+                    dampings.append(damping)
+                    for r in 0..<w.rows { for (j, c) in columns.enumerated() { w[r, c] = refit[r, j] } }
+                }
+                before /= max(energy, .leastNormalMagnitude)
+                after /= max(energy, .leastNormalMagnitude)
+                guard !dampings.isEmpty else {
                     details.append("\(l.layer.label): kept (no refit on half the samples did better on the other half; error \(Self.format(before)), stage \(stage))")
                     continue
                 }
+                let damping = dampings.sorted()[dampings.count / 2]
                 let inputs = l.layer.inputs
                 var weight = (l.layer.transposed ? w.rows(0..<inputs).transposed : w.rows(0..<inputs)).ndarray().tensor(name: l.layer.weight)
                 weight.dims = index.definition(l.layer.weightKey)!.tensor.dims
@@ -113,7 +142,9 @@ public struct LayerRepairPass: ModelPass {
                 refit += 1
                 errorBefore += before
                 errorAfter += after
+                let groups = fits[k].count
                 details.append("\(l.layer.label): teacher-matching error \(Self.format(before)) → \(Self.format(after)) (stage \(stage), damping \(damping)"
+                               + (groups == 1 ? "" : " (median of \(groups) groups, \(groups - dampings.count) kept)")
                                + "\(l.changed ? "" : ", downstream")\(l.bias == nil ? "" : ", with its bias")\(l.columns == nil ? "" : ", \(l.layer.outputs) of \(l.targetWidth) outputs kept"))")
             }
             model = try patch.applied(to: model)

@@ -23,6 +23,8 @@ struct LeastSquaresRefit {
     private var halves: [Sums]
     private(set) var rows = 0
     private var samples = 0
+    /// ‖Y‖² over every sample.
+    var energy: Double { halves[0].targetEnergy + halves[1].targetEnergy }
 
     /// X̃ᵀX̃, X̃ᵀY and ‖Y‖² over some samples.
     struct Sums {

@@ -1,4 +1,4 @@
-/// The layers `--repair` refits: every main-graph MatMul, Gemm or pointwise Conv (stride 1) of the compressed model (the
+/// The layers `--repair` refits: every main-graph MatMul, Gemm or 2-D Conv of the compressed model (the
 /// student) whose float32 weight differs from the same layer's in the model as it was (the
 /// teacher), paired by the weight's name, which compression keeps (pruning slices W in place,
 /// low-rank's second factor takes W's name); and every unchanged one downstream of those, whose
@@ -21,6 +21,8 @@ struct RepairLayer {
     var stage = 1
     /// False for an unchanged layer refit because its inputs moved.
     var changed = true
+    /// A Conv's patches and groups (nil: a MatMul or Gemm).
+    var conv: ConvPatches?
 }
 
 enum RepairLayers {
@@ -30,25 +32,24 @@ enum RepairLayers {
         -> (layers: [RepairLayer], skipped: [String: Int]) {
         guard let tg = teacher.graph, let sg = student.graph else { return ([], [:]) }
         let ti = GraphIndex(tg), si = GraphIndex(sg)
-        let ops: Set<String> = ["MatMul", "Gemm", "Conv"]
-        let teacherLayers = DenseLayers.find(ti, ops: ops, exclude: nil, includingHeads: true).layers
+        let teacherLayers = candidates(ti).layers
         var byWeight: [GraphIndex.Key: DenseLayer] = [:]
         for l in teacherLayers { byWeight[l.weightKey] = l }
         var layers: [RepairLayer] = [], skipped: [String: Int] = [:]
         var unchanged: [RepairLayer] = []
-        for s in DenseLayers.find(si, ops: ops, exclude: nil, includingHeads: true).layers {
+        let (studentLayers, geometry) = candidates(si)
+        for s in studentLayers {
             guard let t = byWeight[s.weightKey], t.path == s.path, t.isConv == s.isConv, t.transposed == s.transposed else { continue }
             let tw = try weight(t, ti, reader), sw = try weight(s, si, reader)
             guard tw.rows != sw.rows || tw.cols != sw.cols || tw.values != sw.values else {
-                if s.path == .main, s.dataType == .float, gemmIsPlain(s, si), !s.isConv || convIsPlain(s, si),
-                   (bias(of: t, ti) == nil) == (bias(of: s, si) == nil) {
+                if s.path == .main, s.dataType == .float, gemmIsPlain(s, si), (bias(of: t, ti) == nil) == (bias(of: s, si) == nil) {
                     unchanged.append(RepairLayer(layer: s, target: bias(of: t, ti)?.output ?? ti.main.nodes[t.node].outputs[0],
-                                                 targetWidth: t.outputs, columns: nil, bias: bias(of: s, si)?.key, changed: false))
+                                                 targetWidth: t.outputs, columns: nil, bias: bias(of: s, si)?.key, changed: false,
+                                                 conv: geometry[s.node]))
                 }
                 continue
             }
             if s.path != .main { skipped["in a subgraph (repair refits main-graph layers)", default: 0] += 1; continue }
-            if s.isConv && !convIsPlain(s, si) { skipped["Conv with strides or pads (repair refits pointwise convs of stride 1)", default: 0] += 1; continue }
             guard s.dataType == .float else { skipped["not a float32 weight", default: 0] += 1; continue }
             let tb = bias(of: t, ti), sb = bias(of: s, si)
             guard (tb == nil) == (sb == nil), gemmIsPlain(t, ti), gemmIsPlain(s, si) else {
@@ -70,7 +71,8 @@ enum RepairLayers {
                 }
             }
             let target = tb?.output ?? ti.main.nodes[t.node].outputs[0]
-            layers.append(RepairLayer(layer: s, target: target, targetWidth: t.outputs, columns: columns, bias: sb?.key))
+            layers.append(RepairLayer(layer: s, target: target, targetWidth: t.outputs, columns: columns, bias: sb?.key,
+                                      conv: geometry[s.node]))
         }
         let after = try downstream(of: Set(layers.map(\.layer.node)), sg, si)
         layers += unchanged.filter { after.contains($0.layer.node) }
@@ -105,12 +107,24 @@ enum RepairLayers {
         return (key, add.outputs[0])
     }
 
-    /// A pointwise Conv of stride 1 without padding: every pixel is one row of x·W.
-    static func convIsPlain(_ l: DenseLayer, _ index: GraphIndex) -> Bool {
-        let node = index[l.path]!.nodes[l.node]
-        let strides = node.attribute("strides")?.ints ?? [], pads = node.attribute("pads")?.ints ?? []
-        let autoPad = node.attribute("auto_pad").map { String(decoding: $0.s, as: UTF8.self) } ?? "NOTSET"
-        return strides.allSatisfy { $0 == 1 } && pads.allSatisfy { $0 == 0 } && (autoPad == "NOTSET" || autoPad == "VALID")
+    /// MatMul and Gemm layers (`DenseLayers`, heads included) and every main-graph 2-D Conv
+    /// with a weight of its own, with its geometry: [Cout, Cg, kh, kw] read as Cg·kh·kw inputs
+    /// and Cout outputs (per group, the outputs of that group).
+    static func candidates(_ index: GraphIndex) -> (layers: [DenseLayer], geometry: [Int: ConvPatches]) {
+        var layers = DenseLayers.find(index, ops: ["MatMul", "Gemm"], exclude: nil, includingHeads: true).layers
+        var geometry: [Int: ConvPatches] = [:]
+        for (k, node) in index.main.nodes.enumerated() where node.opType == "Conv" && node.isDefaultDomain && node.inputs.count > 1 {
+            guard index.weight(node.inputs[0], from: .main) == nil, let w = index.weight(node.inputs[1], from: .main),
+                  DenseLayers.factorable.contains(w.tensor.dataType), let g = ConvPatches(node, weightDims: w.tensor.dims) else { continue }
+            let key = GraphIndex.Key(path: w.path, name: node.inputs[1])
+            guard index.uses(of: key).count == 1 else { continue }
+            let dims = w.tensor.dims.map(Int.init)
+            layers.append(DenseLayer(path: .main, node: k, label: node.name.isEmpty ? node.outputs[0] : node.name, input: node.inputs[0],
+                                     weight: node.inputs[1], weightKey: key, dataType: w.tensor.dataType, transposed: true, isConv: true,
+                                     inputs: dims[1] * dims[2] * dims[3], outputs: dims[0], spatial: 2))
+            geometry[k] = g
+        }
+        return (layers, geometry)
     }
 
     /// A Gemm computes x·W + C as written (alpha and beta 1); a MatMul always does.

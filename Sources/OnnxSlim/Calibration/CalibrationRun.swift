@@ -7,9 +7,7 @@ enum CalibrationRun {
     static func observe(_ model: Model, _ calibration: ActivationQDQPass.Calibration, generated: Int, reader: ExternalDataReader,
                         subgraphs: ((GraphPath, String, NDArray) -> Void)? = nil,
                         _ observe: @escaping (String, NDArray) -> Void) throws -> String {
-        let dims = ActivationSmoothingPass.generatedDims(model, given: calibration.dims, length: 64)
-        let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.folder == nil ? generated : 0,
-                                              model: model, dims: dims, seed: calibration.seed)
+        let (samples, source) = try Self.samples(model, calibration, generated: generated)
         let evaluator = try Evaluator(model: model, reader: reader)
         evaluator.observe = observe
         evaluator.observeSubgraphs = subgraphs
@@ -18,6 +16,15 @@ enum CalibrationRun {
             for (name, value) in s.values { if case .tensor(let t) = value { observe(name, t) } }
             _ = try evaluator.run(s.values)
         }
-        return calibration.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples"
+        return source
+    }
+
+    /// The samples themselves, and how the report describes them.
+    static func samples(_ model: Model, _ calibration: ActivationQDQPass.Calibration, generated: Int) throws
+        -> (samples: [ModelInputs], source: String) {
+        let dims = ActivationSmoothingPass.generatedDims(model, given: calibration.dims, length: 64)
+        let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.folder == nil ? generated : 0,
+                                              model: model, dims: dims, seed: calibration.seed)
+        return (samples, calibration.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples")
     }
 }

@@ -26,6 +26,15 @@ struct DenseLayer {
     var spatial = 0
     /// The input's feature axis: the last (MatMul, Gemm) or the channel axis (Conv).
     var featureAxis: Int { isConv ? 1 : -1 }
+
+    /// W as inputs × outputs in Float64 (a stored out×in weight transposed; a Conv's [out, in, …]
+    /// read as out × the rest).
+    func weightMatrix(_ index: GraphIndex, _ reader: ExternalDataReader) throws -> Matrix {
+        guard let t = index.definition(weightKey)?.tensor else { throw OnnxSlimError(.badInput, "'\(weight)' is not a weight") }
+        let a = try NDArray(tensor: t, reader: reader)
+        let m = Matrix(rows: a.shape[0], cols: a.count / max(a.shape[0], 1), values: a.asFloats.map(Double.init))
+        return transposed ? m.transposed : m
+    }
 }
 
 enum DenseLayers {

@@ -43,11 +43,7 @@ public struct LayerRepairPass: ModelPass {
         guard !layers.isEmpty else { return PassOutcome(name: name, changed: false, summary: ["no compressed layer to refit"], skipped: skipped) }
         layers.sort { ($0.stage, $0.layer.node) < ($1.stage, $1.layer.node) }
 
-        let calibration = options.calibration
-        let dims = ActivationSmoothingPass.generatedDims(model, given: calibration.dims, length: 64)
-        let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.folder == nil ? Self.generatedSamples : 0,
-                                              model: model, dims: dims, seed: calibration.seed)
-        let source = calibration.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples"
+        let (samples, source) = try CalibrationRun.samples(model, options.calibration, generated: Self.generatedSamples)
         let stages = Array(Set(layers.map(\.stage))).sorted()
         var teacherTargets = try TeacherTargets(teacher: teacher, reader: context.reader, samples: samples,
                                                 stages: stages.map { s in Set(layers.filter { $0.stage == s }.map(\.target)) },
@@ -106,7 +102,7 @@ public struct LayerRepairPass: ModelPass {
                     details.append("\(l.layer.label): not refit (its input and the teacher's output did not line up on the samples)")
                     continue
                 }
-                var start = try RepairLayers.weight(l.layer, index, context.reader)
+                var start = try l.layer.weightMatrix(index, context.reader)
                 if let b = l.bias, let t = index.definition(b)?.tensor {
                     start = Matrix(rows: start.rows + 1, cols: start.cols, values: start.values + (try NDArray(tensor: t, reader: context.reader)).asFloats.map(Double.init))
                 }

@@ -55,12 +55,7 @@ public struct LowRankPass: LayerCompressingPass {
             return PassOutcome(name: name, changed: false, summary: [layers.isEmpty ? "no layer to factor" : "no layer is large enough to factor"],
                                skipped: skipped)
         }
-        func matrix(_ l: DenseLayer) throws -> Matrix {
-            guard let t = index.definition(l.weightKey)?.tensor else { throw OnnxSlimError(.badInput, "'\(l.weight)' is not a weight") }
-            let array = try NDArray(tensor: t, reader: context.reader)
-            let w = Matrix(rows: array.shape[0], cols: array.count / max(array.shape[0], 1), values: array.asFloats.map(Double.init))
-            return l.transposed ? w.transposed : w
-        }
+        func matrix(_ l: DenseLayer) throws -> Matrix { try l.weightMatrix(index, context.reader) }
         let requests = Dictionary(worthIt.map { ($0.inputKey, $0.covariance) }, uniquingKeysWith: { a, _ in a })
         func collect(_ keys: Set<GraphIndex.Key>, source: inout String) throws -> [GraphIndex.Key: ActivationStatistics.Gram] {
             try InputCovariances.collect(keys.compactMap { requests[$0] }, model, options.calibration, generated: Self.generatedSamples,

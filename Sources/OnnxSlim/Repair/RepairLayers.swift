@@ -40,37 +40,37 @@ enum RepairLayers {
         let (studentLayers, geometry) = candidates(si)
         for s in studentLayers {
             guard let t = byWeight[s.weightKey], t.path == s.path, t.isConv == s.isConv, t.transposed == s.transposed else { continue }
-            let tw = try weight(t, ti, reader), sw = try weight(s, si, reader)
-            guard tw.rows != sw.rows || tw.cols != sw.cols || tw.values != sw.values else {
-                if s.path == .main, s.dataType == .float, gemmIsPlain(s, si), (bias(of: t, ti) == nil) == (bias(of: s, si) == nil) {
-                    unchanged.append(RepairLayer(layer: s, target: bias(of: t, ti)?.output ?? ti.main.nodes[t.node].outputs[0],
-                                                 targetWidth: t.outputs, columns: nil, bias: bias(of: s, si)?.key, changed: false,
-                                                 conv: geometry[s.node]))
+            let tw = try t.weightMatrix(ti, reader), sw = try s.weightMatrix(si, reader)
+            let changed = tw.rows != sw.rows || tw.cols != sw.cols || tw.values != sw.values
+            if s.path != .main {
+                if changed { skipped["in a subgraph (repair refits main-graph layers)", default: 0] += 1 }
+                continue
+            }
+            // The teacher's value the layer reproduces: its output, after its bias.
+            let tb = bias(of: t, ti), sb = bias(of: s, si)
+            let target = tb?.output ?? ti.main.nodes[t.node].outputs[0]
+            guard changed else {
+                if s.dataType == .float, gemmIsPlain(s, si), (tb == nil) == (sb == nil) {
+                    unchanged.append(RepairLayer(layer: s, target: target, targetWidth: t.outputs, columns: nil, bias: sb?.key,
+                                                 changed: false, conv: geometry[s.node]))
                 }
                 continue
             }
-            if s.path != .main { skipped["in a subgraph (repair refits main-graph layers)", default: 0] += 1; continue }
             guard s.dataType == .float else { skipped["not a float32 weight", default: 0] += 1; continue }
-            let tb = bias(of: t, ti), sb = bias(of: s, si)
             guard (tb == nil) == (sb == nil), gemmIsPlain(t, ti), gemmIsPlain(s, si) else {
                 skipped["a bias or Gemm scaling the teacher does not share", default: 0] += 1
                 continue
             }
             var columns: [Int]?
             if sw.cols != tw.cols {
-                // The outputs pruning kept, as it recorded them (stored out×in: axis 0), else
-                // matched by value when the inputs are whole.
-                let recorded = kept[s.weight]?[s.transposed ? 0 : 1]
-                if let recorded, recorded.count == sw.cols, recorded.allSatisfy({ $0 < tw.cols }) {
-                    columns = recorded
-                } else if sw.rows == tw.rows, let matched = keptColumns(student: sw, teacher: tw) {
-                    columns = matched
-                } else {
+                // The outputs pruning kept, as it recorded them (stored out×in: axis 0).
+                guard let recorded = kept[s.weight]?[s.transposed ? 0 : 1], recorded.count == sw.cols,
+                      recorded.allSatisfy({ $0 < tw.cols }) else {
                     skipped["outputs not matched to the teacher's", default: 0] += 1
                     continue
                 }
+                columns = recorded
             }
-            let target = tb?.output ?? ti.main.nodes[t.node].outputs[0]
             layers.append(RepairLayer(layer: s, target: target, targetWidth: t.outputs, columns: columns, bias: sb?.key,
                                       conv: geometry[s.node]))
         }
@@ -78,14 +78,6 @@ enum RepairLayers {
         layers += unchanged.filter { after.contains($0.layer.node) }
         try assignStages(&layers, sg, si)
         return (layers, skipped)
-    }
-
-    /// The layer's weight as inputs × outputs, in Float64.
-    static func weight(_ l: DenseLayer, _ index: GraphIndex, _ reader: ExternalDataReader) throws -> Matrix {
-        guard let t = index.definition(l.weightKey)?.tensor else { throw OnnxSlimError(.badInput, "'\(l.weight)' is not a weight") }
-        let a = try NDArray(tensor: t, reader: reader)
-        let m = Matrix(rows: a.shape[0], cols: a.count / max(a.shape[0], 1), values: a.asFloats.map(Double.init))
-        return l.transposed ? m.transposed : m
     }
 
     /// The bias the layer's output gets: Gemm's C or Conv's B, or the 1-D vector of the one Add reading a
@@ -132,21 +124,6 @@ enum RepairLayers {
         let node = index.main.nodes[l.node]
         guard node.opType == "Gemm" else { return true }
         return (node.attribute("alpha")?.f ?? 1) == 1 && (node.attribute("beta")?.f ?? 1) == 1
-    }
-
-    /// For each student column, the teacher column with the same values (pruning copies the
-    /// kept columns unchanged), or nil when some column has none.
-    static func keptColumns(student: Matrix, teacher: Matrix) -> [Int]? {
-        func column(_ m: Matrix, _ j: Int) -> [Double] { (0..<m.rows).map { m[$0, j] } }
-        var byValues: [[Double]: [Int]] = [:]
-        for j in 0..<teacher.cols { byValues[column(teacher, j), default: []].append(j) }
-        var out: [Int] = []
-        for j in 0..<student.cols {
-            guard var candidates = byValues[column(student, j)], !candidates.isEmpty else { return nil }
-            out.append(candidates.removeFirst())
-            byValues[column(student, j)] = candidates
-        }
-        return out
     }
 
     /// The nodes reading, directly or through other nodes, what one of `changed` computes.

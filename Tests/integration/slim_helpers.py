@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -62,6 +63,13 @@ def run_slim(binary: str, *args, timeout: float = TIMEOUT) -> subprocess.Complet
 def describe_run(proc: subprocess.CompletedProcess) -> str:
     err = proc.stderr.strip().replace("\n", " | ")
     return f"exit {proc.returncode}, stderr: {err[:300]!r}"
+
+
+def convert_report(slim, src, out, *args) -> dict:
+    """`onnx-slim convert SRC OUT ARGS --report json`, which must succeed; its report."""
+    p = slim("convert", src, out, *args, "--report", "json")
+    assert p.returncode == 0, describe_run(p)
+    return json.loads(p.stdout)
 
 
 def sha256(path: str) -> str:

@@ -11,7 +11,6 @@ Trained models and data: scripts/models/trained_models.py.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -23,17 +22,11 @@ import pytest
 from onnx import numpy_helper
 
 import task_metrics as tm
-from slim_helpers import assert_valid_same_signature_runs, describe_run, run_outputs
+from slim_helpers import convert_report as convert, assert_valid_same_signature_runs, run_outputs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRUNING = os.path.join(HERE, "..", "..", "testdata", "pruning")
 DETAIL = re.compile(r"^\s*(\S+): teacher-matching error ([0-9.]+) → ([0-9.]+) \(stage (\d+), damping ([0-9.e+-]+)")
-
-
-def convert(slim, src, out, *args) -> dict:
-    p = slim("convert", src, out, *args, "--report", "json")
-    assert p.returncode == 0, describe_run(p)
-    return json.loads(p.stdout)
 
 
 def repair_lines(report: dict) -> list[str]:

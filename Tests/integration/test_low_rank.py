@@ -18,18 +18,12 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import task_metrics as tm
-from slim_helpers import describe_run, ort_session, random_feed, signature
+from slim_helpers import convert_report as convert, describe_run, ort_session, random_feed, signature
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTDATA = os.path.join(HERE, "..", "..", "testdata")
 STRUCTURE = sorted([os.path.join("pruning", f) for f in os.listdir(os.path.join(TESTDATA, "pruning")) if f.endswith(".onnx")]
                    + [f for f in os.listdir(TESTDATA) if f.endswith(".onnx")])
-
-
-def convert(slim, src, out, *args) -> dict:
-    p = slim("convert", src, out, *args, "--report", "json")
-    assert p.returncode == 0, describe_run(p)
-    return json.loads(p.stdout)
 
 
 def pass_line(report: dict, name: str) -> str:

@@ -9,7 +9,6 @@ Trained models and data: scripts/models/trained_models.py.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -20,17 +19,11 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import task_metrics as tm
-from slim_helpers import assert_valid_same_signature_runs, describe_run, ort_session
+from slim_helpers import convert_report as convert, assert_valid_same_signature_runs, describe_run, ort_session
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTDATA = os.path.join(HERE, "..", "..", "testdata")
 CLIPS = [1, 0.95, 0.9, 0.85, 0.8, 0.75]
-
-
-def convert(slim, src, out, *args) -> dict:
-    p = slim("convert", src, out, *args, "--report", "json")
-    assert p.returncode == 0, describe_run(p)
-    return json.loads(p.stdout)
 
 
 def pass_line(report: dict, prefix: str) -> str:

@@ -24,6 +24,9 @@ struct QuantizationOptions: ParsableArguments {
     @Flag(help: "Asymmetric weight ranges (a zero point per group) instead of symmetric.")
     var asymmetric = false
 
+    @Flag(help: "With --quantize int4: MatMul/Gemm weights on asymmetric grids with a float zero point per block (each block's minimum and maximum exact, as GGUF's Q4_1 and HQQ), in standard ONNX: the 4-bit DequantizeLinear → MatMul plus a small MatMul of block sums that adds the offsets. Other weights stay symmetric; the report counts them.")
+    var floatZeroPoints = false
+
     @Option(help: "Format of embedding tables (weights only Gather reads): int8, uint8, int4, uint4, fp8 or float (default: --quantize's). A tied LM head is a MatMul weight too and takes --quantize's.")
     var embeddingFormat: EmbeddingFormat?
 
@@ -48,6 +51,8 @@ struct QuantizationOptions: ParsableArguments {
         }
         guard minElements >= 0 else { throw ValidationError("--min-elements must not be negative") }
         guard calibrationSamples >= 1 else { throw ValidationError("--calibration-samples must be at least 1") }
+        if floatZeroPoints && quantize != .int4 { throw ValidationError("--float-zero-points needs --quantize int4") }
+        if floatZeroPoints && asymmetric { throw ValidationError("--float-zero-points and --asymmetric are two zero-point forms: choose one") }
         if embeddingFormat != nil && quantize?.format == nil {
             throw ValidationError("--embedding-format needs --quantize int8|uint8|int4|uint4|fp8")
         }
@@ -99,6 +104,7 @@ struct QuantizationOptions: ParsableArguments {
         var options = QuantizeWeightsPass.Options(format: quantize.format!)
         options.perTensor = perTensor
         options.symmetric = !asymmetric
+        options.floatZeroPoints = floatZeroPoints
         options.blockSize = blockSize
         options.excludeNodes = excludeNodes
         options.excludeOps = Set((excludeOps ?? "").split(separator: ",").map { $0.filter { $0 != " " } })

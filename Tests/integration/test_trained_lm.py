@@ -190,27 +190,37 @@ def test_smollm2_low_rank_perplexity(slim, tmp_path, lm, tokens, summary_lines):
     assert results["whitened"] * 10 < results["plain"], results
 
 
-def test_smollm2_int4_gptq_against_rounding_to_nearest(slim, tmp_path, lm, tokens, summary_lines):
+@pytest.mark.parametrize("form", ["symmetric", "float zero points"])
+def test_smollm2_int4_gptq_against_rounding_to_nearest(slim, tmp_path, lm, tokens, summary_lines, form):
     """int4 in blocks of 32, GPTQ (act-order, clipping search) on 32 x 128 tokens of the Lee
-    documents against rounding to nearest. Measured (Xeon; float 41.93): RTN 61.42, GPTQ 47.43,
-    ~60 s. The float model is SmolLM2's Q4_1 GGUF dequantized: its weights already sit on
-    asymmetric 4-bit grids (a minimum and a step per block) that symmetric int4 cannot
-    represent, so any 4-bit requantization rounds twice."""
+    documents against rounding to nearest, on symmetric grids and with float zero points (a step
+    and a float offset per block). Measured (float 41.93): symmetric RTN 61.42, GPTQ 47.43, ~60 s
+    (Xeon); float zero points RTN 44.70, GPTQ 42.90, 68 s (EPYC). The bar for the latter:
+    within 5% of float. Caveat: the float model is SmolLM2's Q4_1 GGUF dequantized, so its
+    decoder weights already sit on asymmetric grids in the same blocks of 32 along the summed
+    axis: symmetric int4 rounds them twice, float zero points hold them exactly (what a user
+    converting that model gets), and the loss left is the LM head's (a Q8_0 table, on no 4-bit
+    grid), which GPTQ reduces."""
     calibration = lee_calibration(lm, tmp_path / "calibration", samples=32)
     float_ppl = lm_metrics.perplexity(lm["model"], tokens, CTX, WINDOWS)
+    grid = ["--float-zero-points"] if form == "float zero points" else []
     results = {}
     for label, extra in [("rtn", []), ("gptq", ["--repair", "--calibration", str(calibration)])]:
         out = tmp_path / f"{label}.onnx"
         t = time.time()
-        p = slim("convert", lm["model"], out, "--quantize", "int4", *extra)
+        p = slim("convert", lm["model"], out, "--quantize", "int4", *grid, *extra)
         seconds = time.time() - t
         assert p.returncode == 0, p.stderr
         onnx.checker.check_model(str(out), full_check=True)
         results[label] = ppl = lm_metrics.perplexity(str(out), tokens, CTX, WINDOWS)
-        summary_lines.append(f"smollm2 int4 {label}: perplexity {ppl:.2f} (float {float_ppl:.2f}), "
+        summary_lines.append(f"smollm2 int4 {form} {label}: perplexity {ppl:.2f} (float {float_ppl:.2f}), "
                              f"{os.path.getsize(out) / 1e6:.0f} MB, convert {seconds:.1f} s")
-    assert results["gptq"] < 0.85 * results["rtn"], results
-    assert results["gptq"] < 1.2 * float_ppl, results
+    if grid:
+        assert results["gptq"] <= 1.05 * float_ppl, results
+        assert results["gptq"] <= results["rtn"], results
+    else:
+        assert results["gptq"] < 0.85 * results["rtn"], results
+        assert results["gptq"] < 1.2 * float_ppl, results
 
 
 def lee_calibration(lm, folder, samples: int = 8):

@@ -27,7 +27,7 @@ public struct HalfStoragePass: ModelPass {
         var names = NameAllocator(model)
         var graph = model.mainGraph
         let outputs = Set(graph.outputs.map(\.name))
-        let kept = keptFloat32(graph)
+        let kept = keptFloat32(graph).subtracting(context.quantizationParameters)
         let totals = try NarrowStorage.rewrite(&graph, to: .float16, names: &names) { t, name, graphInputs in
             guard !kept.contains(name), !outputs.contains(name), !graphInputs.contains(name) else { return nil }
             return try Self.narrow(t, minElements: minElements, reader: context.reader)

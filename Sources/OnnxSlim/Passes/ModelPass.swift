@@ -62,5 +62,9 @@ public final class PassContext {
     /// Per weight structured pruning sliced (by name), the indices it kept along each sliced
     /// axis: how repair lines a pruned layer's outputs up with the teacher's.
     public var keptIndices: [String: [Int: [Int]]] = [:]
+    /// Tensors weight quantization wrote that a MatMul reads as its weight but that are
+    /// quantization parameters (float zero points' offsets and block indicators): float16
+    /// storage narrows them like scales.
+    public var quantizationParameters: Set<String> = []
     public init(reader: ExternalDataReader = ExternalDataReader()) { self.reader = reader }
 }

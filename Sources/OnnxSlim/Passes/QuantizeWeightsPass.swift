@@ -35,6 +35,8 @@ public struct QuantizeWeightsPass: ModelPass {
         /// int8 weights of integer-kernel forms use all of −127…127 instead of −64…64: exact only
         /// on CPUs with VNNI (or ARM); x86 CPUs without it saturate (`QuantFormat.integerKernelMaxCode`).
         public var fullRangeIntegerKernels = false
+        /// int4 MatMul/Gemm weights on grids with a float zero point per block (`FloatZeroPointTerms`).
+        public var floatZeroPoints = false
         /// MatMul and Gemm weights rounded by GPTQ on calibration inputs (nil: to nearest).
         public var gptq: GPTQWeights.Options? = nil
         /// Which weights this pass takes: all, only embedding tables (weights every reader of
@@ -95,6 +97,9 @@ public struct QuantizeWeightsPass: ModelPass {
         var transposeForDynamic = false
         /// Narrowed integer codes (int8 weights that integer kernels multiply), else nil.
         var maxCode: Int? = nil
+        /// The uses that add the offset term of float zero points (empty: no float zero points).
+        var offsetUses: [GraphIndex.Use] = []
+        var floatZeroPoints: Bool { !offsetUses.isEmpty }
     }
 
     struct Plan {
@@ -130,6 +135,7 @@ public struct QuantizeWeightsPass: ModelPass {
             var quantizable: [(GraphIndex.Use, WeightUse)] = []
             var excluded = false
             var parameterTable = false
+            var floatZeroPointTerm = false
             for use in uses {
                 // Readers through Transpose/Reshape/… count for exclusion (a tied LM head).
                 if catalog.indirectReaders(of: use).contains(where: { Operators.knowledge($0) != nil && isExcluded($0) }) {
@@ -146,12 +152,20 @@ public struct QuantizeWeightsPass: ModelPass {
                     parameterTable = true
                     continue
                 }
+                if catalog.isFloatZeroPointTerm(use) {
+                    floatZeroPointTerm = true
+                    continue
+                }
                 quantizable.append((use, wu))
             }
             let embeddingTable = !quantizable.isEmpty && quantizable.allSatisfy { $0.1.kind == .lookup }
             if options.tables == .embeddingsOnly && !embeddingTable || options.tables == .allButEmbeddings && embeddingTable { continue }
             if parameterTable && quantizable.isEmpty {
                 plan.skipped["Gather: table holds quantization parameters", default: 0] += 1
+                continue
+            }
+            if floatZeroPointTerm && quantizable.isEmpty {
+                plan.skipped["MatMul: float zero points' offsets (already quantized)", default: 0] += 1
                 continue
             }
             guard let (primary, primaryUse) = quantizable.first else {
@@ -217,9 +231,18 @@ public struct QuantizeWeightsPass: ModelPass {
             let integerKernel = form == .dynamic || (form == .dequantize && options.dequantizedFeedIntegerKernels)
             let maxCode = integerKernel && options.format == .int8 && !options.fullRangeIntegerKernels
                 ? QuantFormat.integerKernelMaxCode : nil
+            var offsetUses: [GraphIndex.Use] = []
+            if options.floatZeroPoints {
+                if let reason = floatZeroPointBlocker(uses: uses, quantizable: quantizable.count, lookups: lookups.count, rank: rank,
+                                                      form: form, layout: layout, primary: primaryUse, isOutput: isOutput) {
+                    plan.notes["\(op): symmetric int4 (\(reason))", default: 0] += 1
+                } else {
+                    offsetUses = uses
+                }
+            }
             plan.decisions.append(Decision(key: key, definition: def, layout: layout, form: form, lookupUses: lookups, dynamicUses: dynamicUses,
                                            needsFullDequantize: needsFull, opset: required, primaryOp: op,
-                                           transposeForDynamic: transposed, maxCode: maxCode))
+                                           transposeForDynamic: transposed, maxCode: maxCode, offsetUses: offsetUses))
             plan.requiredOpset = max(plan.requiredOpset, required)
         }
 
@@ -260,6 +283,29 @@ public struct QuantizeWeightsPass: ModelPass {
         case .folded: return .folded
         case .dynamic, .auto: return dense && dataType == .float ? .dynamic : .folded
         }
+    }
+
+    /// Why a weight cannot take float zero points (nil: it can): the offset term is added after
+    /// each reader's product, so every reader must be a MatMul or plain Gemm multiplying by the
+    /// whole weight, blocked along the summed axis.
+    private func floatZeroPointBlocker(uses: [GraphIndex.Use], quantizable: Int, lookups: Int, rank: Int, form: WeightForm,
+                                       layout: QuantLayout, primary: WeightUse, isOutput: Bool) -> String? {
+        guard options.format == .int4 else { return "float zero points are an int4 form" }
+        if lookups > 0 || primary.kind == .lookup { return "an embedding lookup reads it" }
+        guard rank == 2, form == .dequantize, layout.blockSize != nil, layout.axis == primary.reductionAxis else {
+            return "not blocked along the summed axis"
+        }
+        if isOutput || quantizable != uses.count { return "read by more than MatMul/Gemm" }
+        for use in uses {
+            let n = use.consumer
+            guard use.input == 1, n.isDefaultDomain, n.inputs.count >= 2, n.outputs.count == 1 else { return "read by more than MatMul/Gemm" }
+            if n.opType == GemmOp.opType {
+                guard n.intAttribute("transA", default: 0) == 0, (n.attribute("alpha")?.f ?? 1) == 1 else { return "Gemm with transA or alpha" }
+            } else if n.opType != MatMulOp.opType {
+                return "read by \(n.opType)"
+            }
+        }
+        return nil
     }
 
     /// DynamicQuantizeLinear takes float32 activations; MatMulInteger multiplies 2-D weights; a
@@ -353,6 +399,7 @@ public struct QuantizeWeightsPass: ModelPass {
             try rewriter.apply(decision, q, to: &graph, names: &names)
         }
         rewriter.commit(into: &graph)
+        context.quantizationParameters.formUnion(rewriter.parameterTensors)
         model.mainGraph = graph
         if !plan.decisions.isEmpty { model.irVersion = max(model.irVersion, 4) }
 

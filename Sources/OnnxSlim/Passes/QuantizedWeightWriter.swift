@@ -7,9 +7,11 @@ struct QuantizedWeightWriter {
     let reader: ExternalDataReader
 
     private(set) var bytesBefore = 0
-    private(set) var bytesAfter = 0
+    var bytesAfter = 0
+    /// Tensors written that read as weights but hold quantization parameters (`PassContext.quantizationParameters`).
+    var parameterTensors: Set<String> = []
     private(set) var lookups = 0
-    private var edits: [GraphPath: GraphEdits] = [:]
+    var edits: [GraphPath: GraphEdits] = [:]
 
     init(options: QuantizeWeightsPass.Options, opset: Int64, reader: ExternalDataReader) {
         self.options = options
@@ -28,9 +30,20 @@ struct QuantizedWeightWriter {
         var insertBefore: [Int: [Node]] = [:]
     }
 
-    /// Activations quantized at run time, per graph: one DynamicQuantizeLinear each, placed before
-    /// the first node that reads it.
-    private var dynamicActivations: [GraphPath: [String: (first: Int, node: Node, outputs: [String])]] = [:]
+    /// Nodes that several rewritten uses share, per graph, by key: an activation's
+    /// DynamicQuantizeLinear, an activation's block sums. Each is placed before the first node that reads it.
+    private var sharedNodes: [GraphPath: [String: (first: Int, node: Node)]] = [:]
+    /// Block indicator matrices of float zero points' offset terms, per graph, by rows|block|type.
+    var blockIndicators: [GraphPath: [String: String]] = [:]
+
+    /// The outputs of the shared node `key` in the graph at `path`, made by `make` the first
+    /// time; `reader` is the index of a node that reads them.
+    mutating func shared(_ key: String, at path: GraphPath, reader: Int, make: () -> Node) -> [String] {
+        var entry = sharedNodes[path]?[key] ?? (reader, make())
+        entry.first = min(entry.first, reader)
+        sharedNodes[path, default: [:]][key] = entry
+        return entry.node.outputs
+    }
 
     /// Reads and quantizes one weight (no graph access: runs in parallel for many weights).
     /// `preset`: GPTQ's values (on their grids) and scales, in the weight's stored layout.
@@ -42,7 +55,8 @@ struct QuantizedWeightWriter {
            let bytes = try TensorValues.rawBytes(original, reader: reader), bytes.count == count * 4 {
             // Streamed from the file in chunks: no full float copy of the weight.
             return try WeightQuantizer.quantize(FloatSource.raw(bytes, count: count), dims: dims, format: options.format,
-                                                layout: decision.layout, symmetric: options.symmetric, maxCode: decision.maxCode)
+                                                layout: decision.layout, symmetric: options.symmetric, maxCode: decision.maxCode,
+                                                floatZeroPoints: decision.floatZeroPoints)
         }
         var values = try preset?.values ?? TensorValues.floats(original, reader: reader)
         if decision.transposeForDynamic {
@@ -52,7 +66,8 @@ struct QuantizedWeightWriter {
         }
         return values.withUnsafeBufferPointer {
             WeightQuantizer.quantize($0, dims: dims, format: options.format, layout: decision.layout, symmetric: options.symmetric,
-                                     maxCode: decision.maxCode, presetScales: preset?.scales)
+                                     maxCode: decision.maxCode, floatZeroPoints: decision.floatZeroPoints,
+                                     presetScales: preset?.scales, presetOffsets: preset?.offsets)
         }
     }
 
@@ -160,6 +175,7 @@ struct QuantizedWeightWriter {
         } else {
             edits[path] = e
         }
+        if let offsets = q.offsets { applyOffsetTerms(decision, offsets, q, scaleType: scaleType, names: &names) }
     }
 
     /// Dynamic form: every use becomes an integer MatMul on activations quantized at run time,
@@ -191,18 +207,13 @@ struct QuantizedWeightWriter {
             let n = use.consumer
             let activation = n.inputs[0]
             let base = n.name.isEmpty ? n.outputs[0] : n.name
-            var perGraph = dynamicActivations[use.path] ?? [:]
-            var entry = perGraph[activation]
-            if entry == nil {
-                let outputs = [names.fresh("\(activation)_quantized"), names.fresh("\(activation)_scale"),
-                               names.fresh("\(activation)_zero_point")]
-                entry = (use.node, Node("DynamicQuantizeLinear", inputs: [activation], outputs: outputs,
-                                        name: names.fresh("\(activation)/DynamicQuantizeLinear")), outputs)
+            let outputs = shared("dynamic|\(activation)", at: use.path, reader: use.node) {
+                Node("DynamicQuantizeLinear", inputs: [activation],
+                     outputs: [names.fresh("\(activation)_quantized"), names.fresh("\(activation)_scale"),
+                               names.fresh("\(activation)_zero_point")],
+                     name: names.fresh("\(activation)/DynamicQuantizeLinear"))
             }
-            entry!.first = min(entry!.first, use.node)
-            perGraph[activation] = entry
-            dynamicActivations[use.path] = perGraph
-            let (aq, ascale, azero) = (entry!.outputs[0], entry!.outputs[1], entry!.outputs[2])
+            let (aq, ascale, azero) = (outputs[0], outputs[1], outputs[2])
             let integer = names.fresh("\(n.outputs[0])_int32"), wide = names.fresh("\(n.outputs[0])_float")
             let scale = names.fresh("\(n.outputs[0])_scale")
             let hasBias = n.opType == GemmOp.opType && n.inputs.count > 2 && !n.inputs[2].isEmpty
@@ -437,10 +448,13 @@ struct QuantizedWeightWriter {
 
     /// Applies every collected edit.
     mutating func commit(into graph: inout Graph) {
-        for (path, activations) in dynamicActivations {
-            for (_, entry) in activations { edits[path, default: GraphEdits()].insertBefore[entry.first, default: []].append(entry.node) }
+        for (path, nodes) in sharedNodes {
+            // (Sorted by key: the same model gives the same file.)
+            for (_, entry) in nodes.sorted(by: { $0.key < $1.key }) {
+                edits[path, default: GraphEdits()].insertBefore[entry.first, default: []].append(entry.node)
+            }
         }
-        dynamicActivations = [:]
+        sharedNodes = [:]
         for (path, e) in edits.sorted(by: { $0.key.depth > $1.key.depth }) {
             graph.withGraph(at: path) { g in
                 for index in Set(e.replaceNodes.keys).union(e.insertBefore.keys).sorted(by: >) {

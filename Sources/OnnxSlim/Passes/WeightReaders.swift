@@ -17,6 +17,25 @@ extension GraphIndex {
         }
     }
 
+    /// True when the use is a MatMul of a float zero point's offset term (`FloatZeroPointTerms`):
+    /// its weight is a block indicator or a block-offset matrix, quantization parameters of an
+    /// already quantized weight, not a weight to quantize.
+    func isFloatZeroPointTerm(_ use: Use) -> Bool {
+        guard use.input == 1, use.consumer.opType == "MatMul", let output = use.consumer.outputs.first else { return false }
+        func addsOffsets(_ value: String) -> Bool {
+            readers(of: value, in: use.path).contains { add, input in
+                guard add.opType == "Add", add.inputs.count == 2,
+                      let product = producerNode(of: add.inputs[1 - input], in: use.path),
+                      product.opType == "MatMul" || product.opType == "Gemm", product.inputs.count >= 2 else { return false }
+                return producerNode(of: product.inputs[1], in: use.path)?.opType == "DequantizeLinear"
+            }
+        }
+        if addsOffsets(output) { return true }
+        return readers(of: output, in: use.path).contains { next, input in
+            input == 0 && next.opType == "MatMul" && next.outputs.first.map(addsOffsets) == true
+        }
+    }
+
     /// Operators that pass a weight through unchanged in meaning (layout or type only).
     static let passThrough: Set<String> = ["Transpose", "Reshape", "Identity", "Flatten", "Squeeze", "Unsqueeze", "Cast"]
 

@@ -20,6 +20,8 @@ struct GPTQ {
     var values: Matrix
     /// Scales [group][out], group-major.
     var scales: [Float]
+    /// Float zero points' offsets, like `scales`; nil on grids without them.
+    var offsets: [Float]?
     var groups: Int
     /// Output error tr(ΔᵀHΔ) / tr(WᵀHW) on the undamped H, of GPTQ and of rounding to nearest.
     var error: Double
@@ -45,12 +47,12 @@ struct GPTQ {
         let u = try Self.upperFactorOfInverse(activationOrder ? Self.permuted(h, order) : h, damping: damping)
 
         var wq = activationOrder ? Self.permutedRows(w, order) : w
-        var scales = [Float](repeating: 1, count: groups * m)
+        var steps = [GridStep](repeating: GridStep(scale: 1), count: groups * m)
         if activationOrder {
             for g in 0..<groups {
                 for o in 0..<m {
-                    scales[g * m + o] = grid.scale(rows: g * group..<min(n, (g + 1) * group), column: o, of: w,
-                                                   weights: diagonal, clipSearch: clipSearch)
+                    steps[g * m + o] = grid.step(rows: g * group..<min(n, (g + 1) * group), column: o, of: w,
+                                                 weights: diagonal, clipSearch: clipSearch)
                 }
             }
         }
@@ -61,15 +63,15 @@ struct GPTQ {
                 if !activationOrder && i % group == 0 {
                     let g = i / group
                     for o in 0..<m {
-                        scales[g * m + o] = grid.scale(rows: i..<min(n, i + group), column: o, of: wq,
-                                                       weights: diagonal, clipSearch: clipSearch)
+                        steps[g * m + o] = grid.step(rows: i..<min(n, i + group), column: o, of: wq,
+                                                     weights: diagonal, clipSearch: clipSearch)
                     }
                 }
                 let row = order[i], g = row / group, d = u[i, i], live = diagonal[row] > 0
                 wq.values.withUnsafeMutableBufferPointer { p in err.values.withUnsafeMutableBufferPointer { e in
                     let at = i * m, erow = (i - start) * m
                     for o in 0..<m {
-                        let x = p[at + o], q = grid.dequantized(x, scale: scales[g * m + o])
+                        let x = p[at + o], q = grid.dequantized(x, steps[g * m + o])
                         p[at + o] = q
                         e[erow + o] = live ? (x - q) / d : 0
                     }
@@ -96,33 +98,32 @@ struct GPTQ {
             }
             wq = back
         }
-        self.values = wq
-        self.scales = scales
-
         // Rounding to nearest with the unshrunk scales, for the report and as the fallback.
-        let nearestScales = Self.nearestScales(w, grid: grid, group: group, groups: groups, weights: diagonal)
+        let nearest = Self.nearestSteps(w, grid: grid, group: group, groups: groups, weights: diagonal)
         let total = Self.outputEnergy(w, h) { _, _, x in x }
         error = Self.outputEnergy(w, h) { i, o, x in x - wq[i, o] } / max(total, .leastNormalMagnitude)
-        nearestError = Self.outputEnergy(w, h) { i, o, x in x - grid.dequantized(x, scale: nearestScales[(i / group) * m + o]) }
+        nearestError = Self.outputEnergy(w, h) { i, o, x in x - grid.dequantized(x, nearest[(i / group) * m + o]) }
             / max(total, .leastNormalMagnitude)
         if nearestError < error {
             // (Never worse than rounding to nearest on the calibration inputs.)
-            for i in 0..<n { for o in 0..<m { wq[i, o] = grid.dequantized(w[i, o], scale: nearestScales[(i / group) * m + o]) } }
-            values = wq
-            self.scales = nearestScales
+            for i in 0..<n { for o in 0..<m { wq[i, o] = grid.dequantized(w[i, o], nearest[(i / group) * m + o]) } }
+            steps = nearest
             error = nearestError
         }
+        values = wq
+        scales = steps.map(\.scale)
+        offsets = grid.floatZeroPoint ? steps.map(\.offset) : nil
     }
 
-    static func nearestScales(_ w: Matrix, grid: QuantGrid, group: Int, groups: Int, weights: [Double]) -> [Float] {
-        var scales = [Float](repeating: 1, count: groups * w.cols)
+    static func nearestSteps(_ w: Matrix, grid: QuantGrid, group: Int, groups: Int, weights: [Double]) -> [GridStep] {
+        var steps = [GridStep](repeating: GridStep(scale: 1), count: groups * w.cols)
         for g in 0..<groups {
             for o in 0..<w.cols {
-                scales[g * w.cols + o] = grid.scale(rows: g * group..<min(w.rows, (g + 1) * group), column: o, of: w,
-                                                    weights: weights, clipSearch: false)
+                steps[g * w.cols + o] = grid.step(rows: g * group..<min(w.rows, (g + 1) * group), column: o, of: w,
+                                                  weights: weights, clipSearch: false)
             }
         }
-        return scales
+        return steps
     }
 
     /// P H Pᵀ for the row order `order`.
@@ -172,59 +173,79 @@ struct GPTQ {
     }
 }
 
-/// A quantizer's grid in centred codes (q − zero point) and its rule for a group's scale, as
+/// One group's grid: codes q in the grid's range, values q · scale + offset (offset 0 unless the
+/// grid has float zero points).
+struct GridStep: Equatable {
+    var scale: Float
+    var offset: Float = 0
+}
+
+/// A quantizer's grid in centred codes (q − zero point) and its rule for a group's step, as
 /// `WeightQuantizer` applies them: symmetric 4-bit maps the value of largest magnitude to −8 (the
-/// scale carries its sign); other symmetric formats map max|x| to the largest code.
+/// scale carries its sign); other symmetric formats map max|x| to the largest code; float zero
+/// points map the group's minimum to −8 and its maximum to 7 (`FloatZeroPoint`).
 struct QuantGrid {
     var low: Double
     var high: Double
     var signedExtreme: Bool
     var symmetricMax: Double
+    var floatZeroPoint = false
 
-    /// nil for formats GPTQ does not round (fp8) and asymmetric ranges.
-    init?(format: QuantFormat, symmetric: Bool, maxCode: Int?) {
-        guard symmetric, format != .fp8, let range = format.range else { return nil }
+    /// nil for formats GPTQ does not round (fp8) and asymmetric integer ranges.
+    init?(format: QuantFormat, symmetric: Bool, maxCode: Int?, floatZeroPoints: Bool = false) {
+        guard symmetric || floatZeroPoints, format != .fp8, let range = format.range else { return nil }
         let narrow = format == .int8 ? maxCode : nil
         let zero = Double(format.symmetricZeroPoint)
         low = narrow.map { Double(-$0) } ?? Double(range.min) - zero
         high = narrow.map(Double.init) ?? Double(range.max) - zero
         signedExtreme = format.isSubByte
         symmetricMax = narrow.map(Double.init) ?? Double(format.symmetricMax)
+        floatZeroPoint = floatZeroPoints && format == .int4
+        if floatZeroPoints && !floatZeroPoint { return nil }
     }
 
-    /// The scale of column `column`'s rows `rows` of `w` (in×out), the clipping search weighting
+    /// The step of column `column`'s rows `rows` of `w` (in×out), the clipping search weighting
     /// row r by `weights[r]`.
-    func scale(rows: Range<Int>, column: Int, of w: Matrix, weights: [Double], clipSearch: Bool) -> Float {
+    func step(rows: Range<Int>, column: Int, of w: Matrix, weights: [Double], clipSearch: Bool) -> GridStep {
         w.values.withUnsafeBufferPointer { p in weights.withUnsafeBufferPointer { h in
-            scale(p.baseAddress! + rows.lowerBound * w.cols + column, count: rows.count, stride: w.cols,
-                  weights: h.baseAddress! + rows.lowerBound, clipSearch: clipSearch)
+            step(p.baseAddress! + rows.lowerBound * w.cols + column, count: rows.count, stride: w.cols,
+                 weights: h.baseAddress! + rows.lowerBound, clipSearch: clipSearch)
         } }
     }
 
-    /// The scale of `count` values at `x` (`stride` apart) by the quantizer's rule, as Float32
-    /// computes it; with `clipSearch`, shrunk by the α with the least rounding error weighted by
-    /// `weights` (one per value, contiguous; nil: uniform).
-    func scale(_ x: UnsafePointer<Double>, count: Int, stride: Int, weights: UnsafePointer<Double>?, clipSearch: Bool) -> Float {
-        var lo = 0.0, hi = 0.0
+    /// The step of `count` values at `x` (`stride` apart) by the quantizer's rule, as Float32
+    /// computes it; with `clipSearch`, the range shrunk by the α with the least rounding error
+    /// weighted by `weights` (one per value, contiguous; nil: uniform). Symmetric grids shrink
+    /// toward 0, float zero points toward the range's middle.
+    func step(_ x: UnsafePointer<Double>, count: Int, stride: Int, weights: UnsafePointer<Double>?, clipSearch: Bool) -> GridStep {
+        var lo = floatZeroPoint ? Double.infinity : 0, hi = floatZeroPoint ? -Double.infinity : 0
         for k in 0..<count { let v = x[k * stride]; lo = min(lo, v); hi = max(hi, v) }
-        let base: Double
-        if signedExtreme {
-            let extreme = abs(lo) >= abs(hi) ? lo : hi
-            base = extreme != 0 ? Double(Float(extreme) / Float(low)) : 1
-        } else {
-            let amax = max(abs(lo), abs(hi))
-            base = amax > 0 ? Double(Float(amax) / Float(symmetricMax)) : 1
+        func candidate(_ alpha: Double) -> GridStep {
+            if floatZeroPoint {
+                let middle = (lo + hi) / 2, half = (hi - lo) / 2 * alpha
+                let (s, o) = FloatZeroPoint.step(low: Float(middle - half), high: Float(middle + half))
+                return GridStep(scale: s, offset: o)
+            }
+            let base: Double
+            if signedExtreme {
+                let extreme = abs(lo) >= abs(hi) ? lo : hi
+                base = extreme != 0 ? Double(Float(extreme) / Float(low)) : 1
+            } else {
+                let amax = max(abs(lo), abs(hi))
+                base = amax > 0 ? Double(Float(amax) / Float(symmetricMax)) : 1
+            }
+            return GridStep(scale: Float(base * alpha))
         }
-        guard clipSearch, lo != hi else { return Float(base) }
-        var best = Float(base), bestError = Double.infinity
+        guard clipSearch, lo < hi else { return candidate(1) }
+        var best = candidate(1), bestError = Double.infinity
         for alpha in GPTQ.clipCandidates {
-            let s = Float(base * alpha)
+            let step = candidate(alpha)
             var e = 0.0
             for k in 0..<count {
-                let v = x[k * stride], d = v - dequantized(v, scale: s)
+                let v = x[k * stride], d = v - dequantized(v, step)
                 e += (weights.map { max($0[k], 0) } ?? 1) * d * d
             }
-            if e < bestError { bestError = e; best = s }
+            if e < bestError { bestError = e; best = step }
         }
         return best
     }
@@ -232,8 +253,9 @@ struct QuantGrid {
     /// Rows of `rowLength` values rounded in place, blocks of `block` along each row, each block's
     /// scale with the clipping search (uniform weights): an embedding table, whose values are
     /// read as they are. Returns the scales (row-major [rows, blocks]) and the relative weight
-    /// error rounded to nearest and as rounded.
+    /// error rounded to nearest and as rounded. (Symmetric grids: lookups have no float zero points.)
     func roundRows(_ values: inout [Float], rowLength: Int, block: Int, clipSearch: Bool) -> (scales: [Float], nearest: Double, error: Double) {
+        precondition(!floatZeroPoint, "QuantGrid.roundRows: embedding tables round on symmetric grids")
         let blocks = (rowLength + block - 1) / block, rows = values.count / max(rowLength, 1)
         var scales = [Float](repeating: 1, count: rows * blocks)
         var scratch = [Double](repeating: 0, count: block)
@@ -243,11 +265,11 @@ struct QuantGrid {
                 for b in 0..<blocks {
                     let start = r * rowLength + b * block, n = min(block, rowLength - b * block)
                     for k in 0..<n { x[k] = Double(v[start + k]) }
-                    let plain = scale(x.baseAddress!, count: n, stride: 1, weights: nil, clipSearch: false)
-                    let s = clipSearch ? scale(x.baseAddress!, count: n, stride: 1, weights: nil, clipSearch: true) : plain
-                    scales[r * blocks + b] = s
+                    let plain = step(x.baseAddress!, count: n, stride: 1, weights: nil, clipSearch: false)
+                    let s = clipSearch ? step(x.baseAddress!, count: n, stride: 1, weights: nil, clipSearch: true) : plain
+                    scales[r * blocks + b] = s.scale
                     for k in 0..<n {
-                        let q = dequantized(x[k], scale: s), d0 = x[k] - dequantized(x[k], scale: plain)
+                        let q = dequantized(x[k], s), d0 = x[k] - dequantized(x[k], plain)
                         total += x[k] * x[k]
                         nearest += d0 * d0
                         error += (x[k] - q) * (x[k] - q)
@@ -260,11 +282,11 @@ struct QuantGrid {
         return (scales, nearest / t, error / t)
     }
 
-    /// x rounded to the grid of `scale`: Float32(q)·scale, q = clamp(round(x/scale)), as the
-    /// quantizer encodes and DequantizeLinear decodes it.
+    /// x rounded to the grid of `step`: Float32(q)·scale + offset, q = clamp(round((x − offset)/scale)),
+    /// as the quantizer encodes and DequantizeLinear (plus the offset term) decodes it.
     @inline(__always)
-    func dequantized(_ x: Double, scale: Float) -> Double {
-        let q = min(high, max(low, (Double(Float(x) * (1 / scale))).rounded(.toNearestOrEven)))
-        return Double(Float(q) * scale)
+    func dequantized(_ x: Double, _ step: GridStep) -> Double {
+        let q = min(high, max(low, (Double((Float(x) - step.offset) * (1 / step.scale))).rounded(.toNearestOrEven)))
+        return Double(Float(q) * step.scale + step.offset)
     }
 }

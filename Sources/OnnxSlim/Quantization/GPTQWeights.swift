@@ -5,7 +5,7 @@
 /// written by the same code as rounding to nearest.
 ///
 /// Left to rounding to nearest, with the reason in the report: k×k and grouped convs,
-/// weights several layers share, asymmetric and fp8 grids, and per-tensor scales.
+/// weights several layers share, asymmetric integer and fp8 grids, and per-tensor scales.
 public struct GPTQWeights {
     public struct Options: Sendable {
         public var folder: String?
@@ -21,10 +21,12 @@ public struct GPTQWeights {
         public init() {}
     }
 
-    /// A weight's GPTQ values (its stored layout) and scales (the layout's `scaleDims` order).
+    /// A weight's GPTQ values (its stored layout) and scales (the layout's `scaleDims` order), and
+    /// the offsets of float zero points in the scales' order.
     struct Preset {
         var values: [Float]
         var scales: [Float]
+        var offsets: [Float]? = nil
     }
 
     struct Result {
@@ -125,17 +127,20 @@ public struct GPTQWeights {
     private static func preset(_ g: GPTQ, transposed: Bool) -> Preset {
         let w = transposed ? g.values.transposed : g.values
         let out = g.values.cols
-        var scales = g.scales
-        if transposed && g.groups > 1 {
-            for o in 0..<out { for k in 0..<g.groups { scales[o * g.groups + k] = g.scales[k * out + o] } }
+        func stored(_ groupMajor: [Float]) -> [Float] {
+            guard transposed && g.groups > 1 else { return groupMajor }
+            var columnMajor = groupMajor
+            for o in 0..<out { for k in 0..<g.groups { columnMajor[o * g.groups + k] = groupMajor[k * out + o] } }
+            return columnMajor
         }
-        return Preset(values: w.values.map(Float.init), scales: scales)
+        return Preset(values: w.values.map(Float.init), scales: stored(g.scales), offsets: g.offsets.map(stored))
     }
 
     private static func layer(_ k: Int, _ d: QuantizeWeightsPass.Decision, index: GraphIndex, quantizer: QuantizeWeightsPass.Options,
                               skipped: inout [String: Int]) -> Layer? {
         func skip(_ reason: String) -> Layer? { skipped[reason, default: 0] += 1; return nil }
-        guard let grid = QuantGrid(format: quantizer.format, symmetric: quantizer.symmetric, maxCode: d.maxCode) else {
+        guard let grid = QuantGrid(format: quantizer.format, symmetric: quantizer.symmetric, maxCode: d.maxCode,
+                                   floatZeroPoints: d.floatZeroPoints) else {
             return skip("fp8 or asymmetric grid")
         }
         let uses = index.uses(of: d.key)

@@ -28,14 +28,15 @@ enum QuantizeKernels {
         }
     }
 
-    /// Codes for a run under one scale: clamp(round(x · inverse) + zero, qmin, qmax), as bytes.
+    /// Codes for a run under one scale: clamp(round((x − shift) · inverse) + zero, qmin, qmax), as
+    /// bytes (`shift`: a float zero point's offset, else 0).
     @inline(__always)
-    static func encode(_ x: UnsafePointer<Float>, _ n: Int, inverse: Float, zero: Int32, qmin: Float, qmax: Float,
+    static func encode(_ x: UnsafePointer<Float>, _ n: Int, inverse: Float, zero: Int32, shift: Float = 0, qmin: Float, qmax: Float,
                        _ out: UnsafeMutablePointer<UInt8>) {
         let lo = qmin - Float(zero), hi = qmax - Float(zero)
         let z = UInt32(bitPattern: zero)
         for k in 0..<n {
-            let c = Swift.min(Swift.max(x[k] * inverse, lo), hi)
+            let c = Swift.min(Swift.max((x[k] - shift) * inverse, lo), hi)
             out[k] = UInt8(truncatingIfNeeded: (c + roundingMagic).bitPattern &+ z)
         }
     }
@@ -43,10 +44,10 @@ enum QuantizeKernels {
     /// Codes for a run whose elements each have their own scale and zero point.
     @inline(__always)
     static func encode(_ x: UnsafePointer<Float>, _ n: Int, inverse: UnsafePointer<Float>, zero: UnsafePointer<Int32>,
-                       qmin: Float, qmax: Float, _ out: UnsafeMutablePointer<UInt8>) {
+                       shift: UnsafePointer<Float>, qmin: Float, qmax: Float, _ out: UnsafeMutablePointer<UInt8>) {
         for k in 0..<n {
             let zf = Float(zero[k])
-            let c = Swift.min(Swift.max(x[k] * inverse[k], qmin - zf), qmax - zf)
+            let c = Swift.min(Swift.max((x[k] - shift[k]) * inverse[k], qmin - zf), qmax - zf)
             out[k] = UInt8(truncatingIfNeeded: (c + roundingMagic).bitPattern &+ UInt32(bitPattern: zero[k]))
         }
     }

@@ -4,6 +4,9 @@
 /// Symmetric (the default for weights): scale = max|x| / qmax and a zero point at the middle of
 /// the type's range, so 0 is exact and no zero-point arithmetic is needed at run time.
 /// Asymmetric: scale = (max - min) / (qmax - qmin) over a range widened to include 0.
+/// Float zero points (int4): a step and an offset per group, x = q · scale + offset with
+/// q in −8…7, the group's minimum at −8 and its maximum at 7 (GGUF's Q4_1, HQQ's float zero
+/// point); the range need not include 0, and the offset is any float.
 public struct QuantizedTensor: Sendable {
     public var format: QuantFormat
     public var layout: QuantLayout
@@ -15,27 +18,32 @@ public struct QuantizedTensor: Sendable {
     public var scaleDims: [Int]
     /// Zero points in the quantized type, packed like `data`; nil when symmetric and signed.
     public var zeroPoints: [UInt8]?
+    /// Float offsets per group (`scales`' order) added after dequantizing; nil without float zero points.
+    public var offsets: [Float]? = nil
 }
 
 public enum WeightQuantizer {
     /// Quantizes `values` of shape `dims`.
     /// `maxCode` narrows 8-bit integer codes to −maxCode…maxCode (see `QuantFormat.integerKernelMaxCode`).
     public static func quantize(_ values: UnsafeBufferPointer<Float>, dims: [Int], format: QuantFormat,
-                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil,
-                                presetScales: [Float]? = nil) -> QuantizedTensor {
+                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil, floatZeroPoints: Bool = false,
+                                presetScales: [Float]? = nil, presetOffsets: [Float]? = nil) -> QuantizedTensor {
         let base = values.baseAddress ?? UnsafePointer(bitPattern: 16)!
         let source = FloatSource(count: values.count, chunk: max(values.count, 1)) { range, _ in base + range.lowerBound }
         return try! quantize(source, dims: dims, format: format, layout: layout, symmetric: symmetric, maxCode: maxCode,
-                             presetScales: presetScales)
+                             floatZeroPoints: floatZeroPoints, presetScales: presetScales, presetOffsets: presetOffsets)
     }
 
     /// Quantizes values read from `source` chunk by chunk (two passes: ranges, then codes), so a
     /// weight never has to be in memory as floats all at once. `presetScales` (symmetric, one
     /// per group in `scaleDims` order) skips the ranges: values already on those grids (GPTQ's)
-    /// are encoded exactly.
+    /// are encoded exactly (`presetOffsets` with them, for float zero points).
+    /// `floatZeroPoints`: int4 codes with a float offset per group (see the type's comment).
     public static func quantize(_ source: FloatSource, dims: [Int], format: QuantFormat,
-                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil,
-                                presetScales: [Float]? = nil) throws -> QuantizedTensor {
+                                layout: QuantLayout, symmetric: Bool = true, maxCode: Int? = nil, floatZeroPoints: Bool = false,
+                                presetScales: [Float]? = nil, presetOffsets: [Float]? = nil) throws -> QuantizedTensor {
+        precondition(!floatZeroPoints || format == .int4, "WeightQuantizer: float zero points are an int4 form")
+        let symmetric = symmetric || floatZeroPoints
         let count = source.count
         let narrow = format == .int8 ? maxCode : nil
         let codeRange = narrow.map { (min: -$0, max: $0) } ?? format.range
@@ -51,16 +59,20 @@ public enum WeightQuantizer {
             }
         }
 
-        var scales: [Float], zeros: [Int32]
+        var scales: [Float], zeros: [Int32], offsets: [Float]? = nil
         if let presetScales {
             precondition(symmetric && presetScales.count == groups, "WeightQuantizer: preset scales do not match the layout")
+            precondition(floatZeroPoints == (presetOffsets != nil) && (presetOffsets?.count ?? groups) == groups,
+                         "WeightQuantizer: preset offsets do not match the layout")
             scales = presetScales
+            offsets = presetOffsets
             zeros = [Int32](repeating: Int32(format.symmetricZeroPoint), count: groups)
         } else {
-            (scales, zeros) = try groupScales(source, segments: segments, groups: groups, format: format, symmetric: symmetric,
-                                              codeRange: codeRange, symmetricMax: symmetricMax)
+            (scales, zeros, offsets) = try groupScales(source, segments: segments, groups: groups, format: format, symmetric: symmetric,
+                                                       floatZeroPoints: floatZeroPoints, codeRange: codeRange, symmetricMax: symmetricMax)
         }
         let inverse = scales.map { 1 / $0 }
+        let shifts = offsets ?? [Float](repeating: 0, count: groups)
 
         // Codes, one byte each (4-bit codes are packed afterwards).
         var codes = [UInt8](repeating: 0, count: count)
@@ -75,13 +87,15 @@ public enum WeightQuantizer {
             let (qmin, qmax) = codeRange!
             try inverse.withUnsafeBufferPointer { inv in
                 try zeros.withUnsafeBufferPointer { zp in
-                    try source.forEachPiece(of: segments) { x, n, group, stride, at in
-                        if stride == 0 {
-                            QuantizeKernels.encode(x, n, inverse: inv[group], zero: zp[group],
-                                                   qmin: Float(qmin), qmax: Float(qmax), out + at)
-                        } else {
-                            QuantizeKernels.encode(x, n, inverse: inv.baseAddress! + group, zero: zp.baseAddress! + group,
-                                                   qmin: Float(qmin), qmax: Float(qmax), out + at)
+                    try shifts.withUnsafeBufferPointer { sh in
+                        try source.forEachPiece(of: segments) { x, n, group, stride, at in
+                            if stride == 0 {
+                                QuantizeKernels.encode(x, n, inverse: inv[group], zero: zp[group], shift: sh[group],
+                                                       qmin: Float(qmin), qmax: Float(qmax), out + at)
+                            } else {
+                                QuantizeKernels.encode(x, n, inverse: inv.baseAddress! + group, zero: zp.baseAddress! + group,
+                                                       shift: sh.baseAddress! + group, qmin: Float(qmin), qmax: Float(qmax), out + at)
+                            }
                         }
                     }
                 }
@@ -95,12 +109,13 @@ public enum WeightQuantizer {
             zeroPoints = format.isSubByte ? packNibbles(z) : z
         }
         return QuantizedTensor(format: format, layout: layout, dims: dims, data: data, scales: scales,
-                               scaleDims: scaleDims, zeroPoints: zeroPoints)
+                               scaleDims: scaleDims, zeroPoints: zeroPoints, offsets: offsets)
     }
 
     /// Scales and zero points per group from the groups' ranges (the first pass over the values).
     private static func groupScales(_ source: FloatSource, segments: [QuantSegment], groups: Int, format: QuantFormat, symmetric: Bool,
-                                    codeRange: (min: Int, max: Int)?, symmetricMax: Float) throws -> (scales: [Float], zeros: [Int32]) {
+                                    floatZeroPoints: Bool, codeRange: (min: Int, max: Int)?,
+                                    symmetricMax: Float) throws -> (scales: [Float], zeros: [Int32], offsets: [Float]?) {
         // Ranges per group.
         var lo = [Float](repeating: .infinity, count: groups)
         var hi = [Float](repeating: -.infinity, count: groups)
@@ -121,9 +136,12 @@ public enum WeightQuantizer {
         // Scales and zero points per group.
         var scales = [Float](repeating: 1, count: groups)
         var zeros = [Int32](repeating: Int32(format.symmetricZeroPoint), count: groups)
+        var offsets: [Float]? = floatZeroPoints ? [Float](repeating: 0, count: groups) : nil
         for g in 0..<groups {
             let l = lo[g].isFinite ? lo[g] : 0, h = hi[g].isFinite ? hi[g] : 0
-            if symmetric && format.isSubByte {
+            if floatZeroPoints {
+                (scales[g], offsets![g]) = FloatZeroPoint.step(low: l, high: h)
+            } else if symmetric && format.isSubByte {
                 // The value of largest magnitude maps to −8 (16 levels, not 15, as onnxruntime's
                 // 4-bit quantizer does); the scale carries its sign, and the opposite extreme
                 // clips by at most one step.
@@ -140,7 +158,7 @@ public enum WeightQuantizer {
                 zeros[g] = Int32(Swift.min(qmax, Swift.max(qmin, Int((Float(qmin) - rmin / s).rounded(.toNearestOrEven)))))
             }
         }
-        return (scales, zeros)
+        return (scales, zeros, offsets)
     }
 
     /// Two 4-bit codes per byte, the first in the low nibble.
@@ -185,12 +203,28 @@ public enum WeightQuantizer {
                         out[k] = FloatFormats.float(e4m3fn: q.data[k]) * q.scales[g]
                     } else {
                         let z = q.zeroPoints.map { code(g, $0) } ?? 0
-                        out[k] = Float(code(k, q.data) - z) * q.scales[g]
+                        out[k] = Float(code(k, q.data) - z) * q.scales[g] + (q.offsets?[g] ?? 0)
                     }
                     k += 1
                 }
             }
         }
         return out
+    }
+}
+
+/// The int4 grid with a float zero point: 16 levels from a group's minimum to its maximum,
+/// codes −8…7 (so the stored codes are plain signed int4, and DequantizeLinear without a zero
+/// point reads them), x = q · scale + offset.
+enum FloatZeroPoint {
+    static let levels: Float = 15
+
+    /// scale = (high − low) / 15 and offset = low + 8 · scale, so low ↦ −8 and high ↦ 7. A
+    /// constant group keeps its value as the offset (code 0).
+    @inline(__always)
+    static func step(low: Float, high: Float) -> (scale: Float, offset: Float) {
+        let scale = (high - low) / levels
+        guard scale > 0, scale.isFinite else { return (1, low) }
+        return (scale, low + 8 * scale)
     }
 }

@@ -63,12 +63,13 @@ struct ConvertCommand: ParsableCommand {
         var model = loaded.model
         let context = PassContext()
         let dims = try verification.generation.dimValues(), seed = verification.generation.seed
+        let calibration = try quantization.calibrationSource()
         // The structural passes in the order their options were given (each measures the model
         // the one before left), then quantization.
         var structural = [(flags: ["--prune-heads", "--prune-ffn", "--prune-channels"],
-                           passes: pruning.passes(calibration: quantization.calibration, dims: dims, seed: seed)),
+                           passes: pruning.passes(calibration: calibration, dims: dims, seed: seed)),
                           (flags: ["--low-rank", "--low-rank-energy"],
-                           passes: lowRank.passes(roundTo: pruning.roundTo, calibration: quantization.calibration, dims: dims, seed: seed))]
+                           passes: lowRank.passes(roundTo: pruning.roundTo, calibration: calibration, dims: dims, seed: seed))]
         let arguments = CommandLine.arguments
         func position(_ flags: [String]) -> Int {
             arguments.firstIndex { a in flags.contains { a == $0 || a.hasPrefix($0 + "=") } } ?? arguments.count
@@ -76,9 +77,9 @@ struct ConvertCommand: ParsableCommand {
         structural.sort { position($0.flags) < position($1.flags) }
         let compressing = pruning.isRequested || lowRank.isRequested
         let pipeline = PassPipeline(structural.flatMap(\.passes)
-            + (compressing ? repair.layerRepair(calibration: quantization.calibration, dims: dims, seed: seed) : [])
-            + (try quantization.passes(for: model, dims: dims, seed: seed, calibrationUsedElsewhere: compressing,
-                                       gptq: repair.gptq(calibration: quantization.calibration, dims: dims, seed: seed,
+            + (compressing ? repair.layerRepair(calibration: calibration, dims: dims, seed: seed) : [])
+            + (try quantization.passes(for: model, calibration: calibration, dims: dims, seed: seed, calibrationUsedElsewhere: compressing,
+                                       gptq: repair.gptq(calibration: calibration, dims: dims, seed: seed,
                                                          quantizing: quantization.quantize?.format != nil))))
         let passes = try pipeline.run(&model, context) { MemoryTrace.mark("after \($0.name)") }.map(\.line)
 

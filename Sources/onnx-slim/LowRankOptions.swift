@@ -44,7 +44,7 @@ struct LowRankOptions: ParsableArguments {
     }
 
     /// The low-rank pass, or none when not asked for.
-    func passes(roundTo: Int, calibration: String?, dims: [String: Int], seed: UInt64) -> [any ModelPass] {
+    func passes(roundTo: Int, calibration: CalibrationSource?, dims: [String: Int], seed: UInt64) -> [any ModelPass] {
         guard isRequested else { return [] }
         var options = LowRankPass.Options()
         options.keep = lowRank
@@ -54,7 +54,7 @@ struct LowRankOptions: ParsableArguments {
         options.damping = lowRankDamping
         options.ops = ops
         options.exclude = exclude
-        options.calibration.folder = calibration
+        options.calibration.source = calibration
         options.calibration.dims = dims
         options.calibration.seed = seed
         return [LowRankPass(options)]

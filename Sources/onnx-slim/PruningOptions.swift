@@ -38,7 +38,7 @@ struct PruningOptions: ParsableArguments {
     }
 
     /// The pruning pass, or none when no ratio is set.
-    func passes(calibration: String?, dims: [String: Int], seed: UInt64) -> [any ModelPass] {
+    func passes(calibration: CalibrationSource?, dims: [String: Int], seed: UInt64) -> [any ModelPass] {
         guard isRequested else { return [] }
         var options = StructuredPruningPass.Options()
         options.ratios = [.heads: pruneHeads, .neurons: pruneFfn, .channels: pruneChannels]
@@ -47,7 +47,7 @@ struct PruningOptions: ParsableArguments {
         options.compensate = !noPruneCompensation
         options.layerCap = pruneLayerCap
         options.emptyLayers = pruneEmptyLayers
-        options.calibration.folder = calibration
+        options.calibration.source = calibration
         options.calibration.dims = dims
         options.calibration.seed = seed
         return [StructuredPruningPass(options)]

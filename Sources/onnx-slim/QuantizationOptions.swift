@@ -67,8 +67,33 @@ struct QuantizationOptions: ParsableArguments {
     @Option(help: "How activation ranges are calibrated: minmax, percentile (99.99%) or entropy.")
     var calibrationMethod: ActivationRanges.Method = .minmax
 
-    @Option(help: "Generated calibration samples, with --calibration-generated.")
+    @Option(help: "Generated calibration samples, with --calibration-generated; with --calibration-text, the most samples taken.")
     var calibrationSamples: Int = 32
+
+    @Option(help: "Calibration samples from text (UTF-8), tokenized by --tokenizer: one sample per line (encoders), or consecutive windows of --calibration-length tokens (decoders). Instead of --calibration, for every pass that calibrates.")
+    var calibrationText: String?
+
+    @Option(help: "The Hugging Face tokenizer.json for --calibration-text (WordPiece or BPE, byte-level or not).")
+    var tokenizer: String?
+
+    @Option(help: "How --calibration-text becomes samples: lines or windows (default: lines when the tokenizer adds special tokens, as BERT-family encoders do; else windows).")
+    var calibrationSplit: TextCalibration.Split?
+
+    @Option(help: "Tokens per --calibration-text sample (the window length; longer lines are cut).")
+    var calibrationLength: Int = 128
+
+    /// The calibration samples' source: `--calibration DIR` or `--calibration-text` (tokenized here, once).
+    func calibrationSource() throws -> CalibrationSource? {
+        if let calibrationText {
+            guard let tokenizer else { throw OnnxSlimError.usage("--calibration-text needs --tokenizer tokenizer.json") }
+            guard calibration == nil else { throw OnnxSlimError.usage("--calibration and --calibration-text exclude each other") }
+            guard calibrationLength >= 1 else { throw OnnxSlimError.usage("--calibration-length must be at least 1") }
+            return .text(try TextCalibration.make(text: calibrationText, tokenizer: tokenizer, split: calibrationSplit,
+                                                  length: calibrationLength, samples: calibrationSamples))
+        }
+        if tokenizer != nil || calibrationSplit != nil { throw OnnxSlimError.usage("--tokenizer and --calibration-split go with --calibration-text FILE") }
+        return calibration.map { .folder($0) }
+    }
 
     @Flag(help: "With --int8-mode static, also quantize activations left float by default (Softmax outputs).")
     var quantizeSensitive = false
@@ -80,7 +105,7 @@ struct QuantizationOptions: ParsableArguments {
     /// upgrades the passes themselves need).
     /// `calibrationUsedElsewhere`: another pass (pruning) reads --calibration.
     /// `gptq`: MatMul/Gemm weights rounded by GPTQ (`--repair`, `--quantize-method gptq`).
-    func passes(for model: Model, dims: [String: Int] = [:], seed: UInt64 = 0,
+    func passes(for model: Model, calibration source: CalibrationSource? = nil, dims: [String: Int] = [:], seed: UInt64 = 0,
                 calibrationUsedElsewhere: Bool = false, gptq: GPTQWeights.Options? = nil) throws -> [any ModelPass] {
         let current = model.opsetVersion() ?? 1
         if let opset, opset < current {
@@ -94,7 +119,7 @@ struct QuantizationOptions: ParsableArguments {
             } else {
                 // The float16 numerics check runs on --calibration samples when given.
                 var pass = FloatPrecisionPass(target: precision, keepIOTypes: keepIoTypes)
-                pass.numerics?.folder = calibration
+                pass.numerics?.source = source
                 pass.numerics?.dims = dims
                 pass.numerics?.seed = seed
                 passes.append(pass)
@@ -133,17 +158,17 @@ struct QuantizationOptions: ParsableArguments {
             options.tables = .allButEmbeddings
         }
         let pass = QuantizeWeightsPass(options)
-        if isStatic && self.calibration == nil && !calibrationGenerated {
+        if isStatic && source == nil && !calibrationGenerated {
             // Ranges from random inputs ruin trained models (a sentence encoder's embedding cosine
             // falls to 0.79) and symbolic dims of 1 break real ones: real samples or an explicit opt-in.
             throw OnnxSlimError.usage("--int8-mode static needs real calibration samples: --calibration DIR (a folder of NAME.npy/.pb tensors per graph input, or of one sub-folder per sample); --calibration-generated calibrates on random inputs instead")
         }
-        if isStatic && self.calibration != nil && calibrationGenerated {
+        if isStatic && source != nil && calibrationGenerated {
             throw OnnxSlimError.usage("--calibration-generated and --calibration exclude each other")
         }
         if isStatic {
             var calibration = ActivationQDQPass.Calibration()
-            calibration.folder = self.calibration
+            calibration.source = source
             calibration.count = calibrationSamples
             calibration.method = calibrationMethod
             calibration.dims = dims
@@ -160,12 +185,12 @@ struct QuantizationOptions: ParsableArguments {
         let budget = int8Mode == .auto && (quantize == .int8 || quantize == .uint8) ? IntegerErrorBudget.standard : nil
         if !isStatic, smoothingChoice != .off || budget != nil {
             var calibrating = ActivationSmoothingPass(quantizer: pass, smoothing: smoothingChoice, errorBudget: budget)
-            calibrating.calibration.folder = self.calibration
+            calibrating.calibration.source = source
             calibrating.calibration.dims = dims
             calibrating.calibration.seed = seed
             passes.append(calibrating)
-        } else if !isStatic && self.calibration != nil && !calibrationUsedElsewhere && gptq == nil {
-            throw OnnxSlimError.usage("--calibration is used by --int8-mode static or auto, and by --smoothing")
+        } else if !isStatic && source != nil && !calibrationUsedElsewhere && gptq == nil {
+            throw OnnxSlimError.usage("--calibration / --calibration-text is used by --int8-mode static or auto, and by --smoothing")
         }
         if let embeddingPass { passes.append(embeddingPass) }
         passes.append(pass)
@@ -223,3 +248,5 @@ enum Int8ModeArgument: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension ActivationRanges.Method: ExpressibleByArgument {}
+
+extension TextCalibration.Split: ExpressibleByArgument {}

@@ -23,21 +23,21 @@ struct RepairOptions: ParsableArguments {
     }
 
     /// The least-squares refit of pruned and factored layers, when asked for.
-    func layerRepair(calibration: String?, dims: [String: Int], seed: UInt64) -> [any ModelPass] {
+    func layerRepair(calibration: CalibrationSource?, dims: [String: Int], seed: UInt64) -> [any ModelPass] {
         guard repair else { return [] }
         var options = LayerRepairPass.Options()
         options.damping = repairDamping
-        options.calibration.folder = calibration
+        options.calibration.source = calibration
         options.calibration.dims = dims
         options.calibration.seed = seed
         return [LayerRepairPass(options)]
     }
 
     /// GPTQ's settings, when asked for (`quantizing`: --quantize is given).
-    func gptq(calibration: String?, dims: [String: Int], seed: UInt64, quantizing: Bool) -> GPTQWeights.Options? {
+    func gptq(calibration: CalibrationSource?, dims: [String: Int], seed: UInt64, quantizing: Bool) -> GPTQWeights.Options? {
         guard usesGPTQ, quantizing else { return nil }
         var options = GPTQWeights.Options()
-        options.folder = calibration
+        options.source = calibration
         options.dims = dims
         options.seed = seed
         options.damping = repairDamping

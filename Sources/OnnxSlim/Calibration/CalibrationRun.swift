@@ -23,8 +23,8 @@ enum CalibrationRun {
     static func samples(_ model: Model, _ calibration: ActivationQDQPass.Calibration, generated: Int) throws
         -> (samples: [ModelInputs], source: String) {
         let dims = ActivationSmoothingPass.generatedDims(model, given: calibration.dims, length: 64)
-        let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.folder == nil ? generated : 0,
+        let samples = try ModelInputs.samples(calibration.source, count: calibration.source == nil ? generated : 0,
                                               model: model, dims: dims, seed: calibration.seed)
-        return (samples, calibration.folder.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples")
+        return (samples, calibration.source.map { "\(samples.count) samples from \($0)" } ?? "\(samples.count) generated samples")
     }
 }

@@ -14,8 +14,8 @@ public struct ActivationQDQPass: ModelPass {
 
     /// Where calibration samples come from.
     public struct Calibration {
-        /// Folder of samples (as `ModelInputs.samples`); nil generates `count` samples.
-        public var folder: String?
+        /// Samples (as `ModelInputs.samples`); nil generates `count` samples.
+        public var source: CalibrationSource?
         public var count: Int = 32
         public var seed: UInt64 = 0
         public var dims: [String: Int] = [:]
@@ -92,7 +92,7 @@ public struct ActivationQDQPass: ModelPass {
             ranges.observe(name, value)
             if types[name] == nil, names.contains(name) { types[name] = value.dataType }
         }
-        let samples = try ModelInputs.samples(folder: calibration.folder, count: calibration.count, model: model,
+        let samples = try ModelInputs.samples(calibration.source, count: calibration.count, model: model,
                                               dims: calibration.dims, seed: calibration.seed)
         for s in samples { _ = try s.explainingFailures(hint: "--calibration DIR") { try evaluator.run(s.values) } }
         // Graph inputs are observed too (the evaluator reports node outputs only).
@@ -140,7 +140,7 @@ public struct ActivationQDQPass: ModelPass {
         }
         graph.nodes = nodes
         model.mainGraph = graph
-        let source = calibration.folder.map { "\(samples.count) samples from \($0)" }
+        let source = calibration.source.map { "\(samples.count) samples from \($0)" }
             ?? "\(samples.count) generated samples (seed \(calibration.seed); random inputs, not real data: ranges may not match deployment)"
         return PassOutcome(name: name, changed: quantized > 0,
                            summary: ["\(quantized) activations → uint8 QDQ (\(calibration.method.rawValue), \(source))"],

@@ -102,7 +102,7 @@ public struct ActivationSmoothingPass: ModelPass {
         var observed: (rows: [String: [[Float]]], channels: [String: Int])? = nil
         var source = ""
         var failure = ""
-        let lengths: [Int?] = calibration.folder == nil ? [Self.generatedLength, Self.fallbackLength] : [nil]
+        let lengths: [Int?] = calibration.source == nil ? [Self.generatedLength, Self.fallbackLength] : [nil]
         for length in lengths where observed == nil {
             let samples: [ModelInputs]
             (samples, source) = try calibrationSamples(model, length: length)
@@ -200,13 +200,12 @@ public struct ActivationSmoothingPass: ModelPass {
                            skipped: skipped.map { ($0.key, $0.value) }.sorted { $0.reason < $1.reason })
     }
 
-    /// The samples of `--calibration DIR` (length nil), else generated ones whose sequence
+    /// The samples of `--calibration DIR` / `--calibration-text` (length nil), else generated ones whose sequence
     /// dims take `length`, and how the report names them.
     private func calibrationSamples(_ model: Model, length: Int?) throws -> (samples: [ModelInputs], source: String) {
         guard let length else {
-            let folder = calibration.folder ?? ""
-            let samples = try ModelInputs.samples(folder: folder, count: 0, model: model, dims: calibration.dims, seed: calibration.seed)
-            return (samples, "\(samples.count) samples from \(folder)")
+            let samples = try ModelInputs.samples(calibration.source, count: 0, model: model, dims: calibration.dims, seed: calibration.seed)
+            return (samples, "\(samples.count) samples from \(calibration.source.map(\.description) ?? "")")
         }
         let dims = Self.generatedDims(model, given: calibration.dims, length: length)
         let sequences = dims.count > calibration.dims.count

@@ -20,7 +20,7 @@ public struct FloatPrecisionPass: ModelPass {
 
     /// Samples for the numerics check, as `ModelInputs.samples` takes them.
     public struct Numerics: Sendable {
-        public var folder: String?
+        public var source: CalibrationSource?
         public var count = 2
         public var dims: [String: Int] = [:]
         public var seed: UInt64 = 0
@@ -77,13 +77,13 @@ public struct FloatPrecisionPass: ModelPass {
         var check: (numerics: HalfPrecisionNumerics, float32: HalfPrecisionNumerics.Float32Run)?
         if target == .float16, let numerics {
             do {
-                let samples = try ModelInputs.samples(folder: numerics.folder, count: numerics.count, model: original,
+                let samples = try ModelInputs.samples(numerics.source, count: numerics.count, model: original,
                                                       dims: numerics.dims, seed: numerics.seed)
                 let n = HalfPrecisionNumerics(samples: samples, reader: context.reader)
                 let run = try n.float32Run(original)
                 for k in HalfPrecisionNumerics.nodesTouching(run.beyondRange, in: original.mainGraph) { keep[k] = .beyondHalfRange }
                 check = (n, run)
-                notes.append("float16 range checked on \(samples.count) " + (numerics.folder.map { "samples from \($0)" } ?? "generated samples (seed \(numerics.seed))"))
+                notes.append("float16 range checked on \(samples.count) " + (numerics.source.map { "samples from \($0)" } ?? "generated samples (seed \(numerics.seed))"))
             } catch {
                 // The structural rules alone still give a valid model; say the numerics are unchecked.
                 notes.append("float16 range not checked (\(error))")

@@ -8,7 +8,7 @@
 /// weights several layers share, asymmetric integer and fp8 grids, and per-tensor scales.
 public struct GPTQWeights {
     public struct Options: Sendable {
-        public var folder: String?
+        public var source: CalibrationSource?
         public var dims: [String: Int] = [:]
         public var seed: UInt64 = 0
         /// λ of H + λ·mean(diag H)·I (the paper's 1%).
@@ -72,7 +72,7 @@ public struct GPTQWeights {
         }
         guard !layers.isEmpty else { return result }
         var calibration = ActivationQDQPass.Calibration()
-        calibration.folder = options.folder
+        calibration.source = options.source
         calibration.dims = options.dims
         calibration.seed = options.seed
         var measured = 0

@@ -30,6 +30,9 @@ struct QuantizationOptions: ParsableArguments {
     @Option(help: "Format of embedding tables (weights only Gather reads): int8, uint8, int4, uint4, fp8 or float (default: --quantize's). A tied LM head is a MatMul weight too and takes --quantize's.")
     var embeddingFormat: EmbeddingFormat?
 
+    @Option(help: "With --quantize int4/uint4: the format of narrow weights, those with fewer than --block-size values per output channel (depthwise convs, 3-channel stems), where 4-bit spends one scale on a handful of values: int8 (default), int4/uint4 (as the rest), or float.")
+    var narrowFormat: NarrowFormat = .int8
+
     @Option(help: "Block size along the summed axis for int4/uint4.")
     var blockSize: Int = 32
 
@@ -157,6 +160,18 @@ struct QuantizationOptions: ParsableArguments {
             }
             options.tables = .allButEmbeddings
         }
+        var narrowPass: QuantizeWeightsPass?
+        if quantize.format?.isFourBit == true, narrowFormat.rawValue != quantize.rawValue {
+            if let format = narrowFormat.format {
+                var narrow = options
+                narrow.format = format
+                narrow.floatZeroPoints = false
+                narrow.narrow = .only(below: blockSize)
+                narrow.tables = .allButEmbeddings
+                narrowPass = QuantizeWeightsPass(narrow)
+            }
+            options.narrow = .exclude(below: blockSize)
+        }
         let pass = QuantizeWeightsPass(options)
         if isStatic && source == nil && !calibrationGenerated {
             // Ranges from random inputs ruin trained models (a sentence encoder's embedding cosine
@@ -194,6 +209,7 @@ struct QuantizationOptions: ParsableArguments {
         }
         if let embeddingPass { passes.append(embeddingPass) }
         passes.append(pass)
+        if let narrowPass { passes.append(narrowPass) }
         if !keepFloat32 {
             var half = HalfStoragePass()
             half.isExcluded = pass.isExcluded
@@ -236,6 +252,12 @@ enum QuantizeFormat: String, ExpressibleByArgument, CaseIterable {
 
 enum EmbeddingFormat: String, ExpressibleByArgument, CaseIterable {
     case int8, uint8, int4, uint4, fp8, float
+
+    var format: QuantFormat? { QuantFormat(rawValue: rawValue) }
+}
+
+enum NarrowFormat: String, ExpressibleByArgument, CaseIterable {
+    case int8, int4, uint4, float
 
     var format: QuantFormat? { QuantFormat(rawValue: rawValue) }
 }

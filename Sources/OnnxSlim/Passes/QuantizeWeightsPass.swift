@@ -45,6 +45,13 @@ public struct QuantizeWeightsPass: ModelPass {
 
         public enum Tables: Sendable { case all, embeddingsOnly, allButEmbeddings }
 
+        /// Narrow weights: fewer than `below` values per output channel along the summed axes
+        /// (a depthwise conv's 9, a 3-channel stem's 27), where 4-bit would spend one scale on a
+        /// handful of values. `--narrow-format` quantizes them in a pass of their own: this pass
+        /// takes them all, leaves them out, or takes only them.
+        public enum Narrow: Sendable, Equatable { case include, exclude(below: Int), only(below: Int) }
+        public var narrow = Narrow.include
+
         public init(format: QuantFormat) { self.format = format }
     }
 
@@ -97,9 +104,11 @@ public struct QuantizeWeightsPass: ModelPass {
         var transposeForDynamic = false
         /// Narrowed integer codes (int8 weights that integer kernels multiply), else nil.
         var maxCode: Int? = nil
-        /// The uses that add the offset term of float zero points (empty: no float zero points).
+        /// int4 codes with float zero points (`FloatZeroPoint`).
+        var floatZeroPoints = false
+        /// The uses that add their offset term (`FloatZeroPointTerms`); empty in the folded form,
+        /// whose constant chain adds the offsets to the weight itself.
         var offsetUses: [GraphIndex.Use] = []
-        var floatZeroPoints: Bool { !offsetUses.isEmpty }
     }
 
     struct Plan {
@@ -182,7 +191,10 @@ public struct QuantizeWeightsPass: ModelPass {
                 plan.skipped["\(op): fewer than \(options.minElements) elements", default: 0] += 1
                 continue
             }
-            var layout = chooseLayout(primaryUse, dims: def.tensor.dims)
+            // (After the skips above, which the main pass reports for narrow weights too.)
+            if !embeddingTable, let taken = takesNarrow(def.tensor.dims, primaryUse), !taken { continue }
+            var layout = chooseLayout(primaryUse, dims: def.tensor.dims,
+                                      convolution: op == ConvOp.opType || op == ConvTransposeOp.opType)
             // Gather cannot read float8 data, and packed 4-bit rows need an even row length.
             let lookupsPossible = options.format != .fp8 && (!options.format.isSubByte || def.tensor.dims[1] % 2 == 0)
             let lookups = lookupsPossible
@@ -232,21 +244,29 @@ public struct QuantizeWeightsPass: ModelPass {
             let maxCode = integerKernel && options.format == .int8 && !options.fullRangeIntegerKernels
                 ? QuantFormat.integerKernelMaxCode : nil
             var offsetUses: [GraphIndex.Use] = []
+            var floatZeroPoints = false
             if options.floatZeroPoints {
                 if let reason = floatZeroPointBlocker(uses: uses, quantizable: quantizable.count, lookups: lookups.count, rank: rank,
                                                       form: form, layout: layout, primary: primaryUse, isOutput: isOutput) {
                     plan.notes["\(op): symmetric int4 (\(reason))", default: 0] += 1
                 } else {
-                    offsetUses = uses
+                    floatZeroPoints = true
+                    offsetUses = form == .folded ? [] : uses
                 }
             }
             plan.decisions.append(Decision(key: key, definition: def, layout: layout, form: form, lookupUses: lookups, dynamicUses: dynamicUses,
                                            needsFullDequantize: needsFull, opset: required, primaryOp: op,
-                                           transposeForDynamic: transposed, maxCode: maxCode, offsetUses: offsetUses))
+                                           transposeForDynamic: transposed, maxCode: maxCode, floatZeroPoints: floatZeroPoints,
+                                           offsetUses: offsetUses))
             plan.requiredOpset = max(plan.requiredOpset, required)
         }
 
-        // Weight inputs that are not constants: computed values, or already quantized.
+        // Weight inputs that are not constants: computed values, or already quantized. (A pass
+        // that takes only narrow weights runs after the main one, whose weights it would list.)
+        if case .only = options.narrow {
+            plan.skipped = [:]
+            return plan
+        }
         graph.forEachGraph { g, path in
             for (k, n) in g.nodes.enumerated() {
                 guard let op = Operators.knowledge(n) else { continue }
@@ -270,6 +290,19 @@ public struct QuantizeWeightsPass: ModelPass {
         return plan
     }
 
+    /// Whether `options.narrow` lets this pass take a weight (nil: no narrow selection).
+    private func takesNarrow(_ dims: [Int64], _ use: WeightUse) -> Bool? {
+        let isNarrow = { (below: Int) -> Bool in
+            guard use.channelAxis < dims.count, dims[use.channelAxis] > 0 else { return false }
+            return dims.reduce(1, *) / dims[use.channelAxis] < Int64(below)
+        }
+        switch options.narrow {
+        case .include: return nil
+        case let .exclude(below): return !isNarrow(below)
+        case let .only(below): return isNarrow(below)
+        }
+    }
+
     /// The form for a weight whose first quantizable use is `use` (see `Int8Mode`).
     private func chooseForm(_ use: WeightUse, op: String, dataType: DataType) -> WeightForm {
         // onnxruntime dequantizes 4-bit weights before a Conv on every inference; packed bytes
@@ -285,13 +318,15 @@ public struct QuantizeWeightsPass: ModelPass {
         }
     }
 
-    /// Why a weight cannot take float zero points (nil: it can): the offset term is added after
-    /// each reader's product, so every reader must be a MatMul or plain Gemm multiplying by the
-    /// whole weight, blocked along the summed axis.
+    /// Why a weight cannot take float zero points (nil: it can). The folded form (4-bit Conv)
+    /// adds the offsets in its constant chain, so any weight there can. Otherwise the offset term
+    /// is added after each reader's product, so every reader must be a MatMul or plain Gemm
+    /// multiplying by the whole weight, blocked along the summed axis.
     private func floatZeroPointBlocker(uses: [GraphIndex.Use], quantizable: Int, lookups: Int, rank: Int, form: WeightForm,
                                        layout: QuantLayout, primary: WeightUse, isOutput: Bool) -> String? {
         guard options.format == .int4 else { return "float zero points are an int4 form" }
         if lookups > 0 || primary.kind == .lookup { return "an embedding lookup reads it" }
+        if form == .folded { return nil }
         guard rank == 2, form == .dequantize, layout.blockSize != nil, layout.axis == primary.reductionAxis else {
             return "not blocked along the summed axis"
         }
@@ -336,13 +371,21 @@ public struct QuantizeWeightsPass: ModelPass {
         return types
     }
 
-    private func chooseLayout(_ use: WeightUse, dims: [Int64]) -> QuantLayout {
+    private func chooseLayout(_ use: WeightUse, dims: [Int64], convolution: Bool) -> QuantLayout {
         if options.perTensor { return .perTensor }
         switch options.format {
         case .int4, .uint4:
             // Blocks need enough elements along the summed axis to pay for their scales
             // (a depthwise or 3-channel Conv has a handful): per channel otherwise.
-            if dims[use.reductionAxis] < Int64(options.blockSize) { return .perChannel(use.channelAxis) }
+            let length = dims[use.reductionAxis]
+            if length < Int64(options.blockSize) { return .perChannel(use.channelAxis) }
+            if convolution, length % Int64(options.blockSize) != 0 {
+                // Folding at load views the channels as whole blocks: the largest power of two
+                // that divides them (down to 8), else one scale per output channel.
+                var block = options.blockSize
+                while block > 8 && length % Int64(block) != 0 { block /= 2 }
+                return length % Int64(block) == 0 ? .blocked(use.reductionAxis, block) : .perChannel(use.channelAxis)
+            }
             return .blocked(use.reductionAxis, options.blockSize)
         default: return .perChannel(use.channelAxis)
         }

@@ -63,6 +63,7 @@ public enum QuantFormat: String, CaseIterable, Sendable {
     }
 
     var isSubByte: Bool { self == .int4 || self == .uint4 }
+    public var isFourBit: Bool { isSubByte }
 }
 
 /// How values are grouped under one scale: one for the whole tensor, one per index along `axis`,

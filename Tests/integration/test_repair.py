@@ -303,3 +303,49 @@ def test_efficientnet_int4_and_static_int8_with_and_without_gptq(slim, tmp_path,
                              f"{m['top5_overlap']:.3f}, {os.path.getsize(out) / 1e6:.1f} MB {gptq_line[:90]}")
     assert metrics["int4 gptq"]["top1_agree"] >= metrics["int4"]["top1_agree"] + 0.05, metrics
     assert metrics["int4 float zero points gptq"]["top1_agree"] > metrics["int4 gptq"]["top1_agree"], metrics
+
+
+# ------------------------------------------------------------------------------ bias correction
+
+def test_bias_correction_keeps_the_calibration_mean(slim, tmp_path):
+    """After GPTQ each layer's bias takes E[x]·(W − Ŵ), so on the calibration inputs the first
+    layer's mean output equals the float layer's: here a MatMul + bias Add and a bias-less
+    pointwise Conv (which gets a bias), both on inputs with a non-zero mean."""
+    rng = np.random.default_rng(0)
+    k, n = 64, 24
+    w = rng.standard_normal((k, n)).astype(np.float32) * 0.2
+    b = rng.standard_normal(n).astype(np.float32)
+    cw = rng.standard_normal((16, k, 1, 1)).astype(np.float32) * 0.2
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["m"], name="mm"), helper.make_node("Add", ["m", "b"], ["y"]),
+             helper.make_node("Conv", ["img", "CW"], ["z"], name="pointwise")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, k]),
+                                       helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, k, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, n]),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 16, 4, 4])],
+                          [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "b"), numpy_helper.from_array(cw, "CW")])
+    src = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(src))
+    mixing = rng.standard_normal((k, k)) * (0.9 ** np.arange(k))[:, None]
+    feeds = []
+    cal = tmp_path / "cal"
+    for i in range(16):
+        x = (rng.standard_normal((4, k)) @ mixing + 1.5).astype(np.float32)
+        img = (np.abs(rng.standard_normal((1, k, 4, 4))) + 0.5).astype(np.float32)
+        (cal / str(i)).mkdir(parents=True)
+        np.save(cal / str(i) / "x.npy", x)
+        np.save(cal / str(i) / "img.npy", img)
+        feeds.append({"x": x, "img": img})
+    out = tmp_path / "q.onnx"
+    report = convert(slim, src, out, "--quantize", "int4", "--repair", "--calibration", cal, "--keep-float32")
+    onnx.checker.check_model(str(out), full_check=True)
+    assert "bias correction on 2 layers" in pass_line(report, "quantize"), report["passes"]
+    assert any(n.op_type == "Conv" and len(n.input) == 3 for n in onnx.load(str(out)).graph.node)
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.add_session_config_entry("session.qdq_matmulnbits_accuracy_level", "0")   # (exact 4-bit kernel)
+    quant = ort.InferenceSession(str(out), so)
+    ref = ort_session(str(src))
+    for output, axes in [("y", (0, 1)), ("z", (0, 1, 3, 4))]:
+        want = np.stack([ref.run([output], f)[0] for f in feeds]).mean(axes)
+        got = np.stack([quant.run([output], f)[0] for f in feeds]).mean(axes)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))

@@ -28,6 +28,8 @@ Variants (int4, blocks of 32 along the summed axis, symmetric unless said):
   onnx-slim GPTQ, emb int8  convert --quantize int4 --embedding-format int8 --repair --calibration CAL
   onnx-slim GPTQ, emb float convert --quantize int4 --embedding-format float --repair --calibration CAL
                             (tables kept float32, as the peers keep them: MatMuls compared alone)
+  onnx-slim GPTQ, float zero points (emb int8 / emb float)
+                            the same with --float-zero-points (a float offset per block, as HQQ)
   ort RTN / HQQ / GPTQ      onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer
                             (bits=4, block_size=32, is_symmetric=True): the default algorithm
                             (round to nearest), HQQWeightOnlyQuantConfig(block_size=32, bits=4)
@@ -50,6 +52,7 @@ venv has).
 Usage: python bench_repair.py [--bin PATH] [--models minilm,smollm2] [--runs N] [--workdir DIR]
                               [--json-out FILE] [--variants KEY,...] [--timeout S]
   --variants takes keys or key prefixes: slim-rtn, slim-gptq, slim-rtn-emb8, slim-gptq-emb8, slim-gptq-embf,
+  slim-fzp-gptq-emb8, slim-fzp-gptq-embf,
   ort-rtn, ort-hqq, ort-gptq, onnxsim-rtn, onnxsim-gptq, onnxsim-awq, onnxsim-hqq (e.g. "slim,ort").
 """
 import argparse
@@ -137,6 +140,10 @@ VARIANTS = [
      ["--quantize", "int4", "--embedding-format", "int8", "--repair", "--calibration", "CAL"]),
     ("slim-gptq-embf", "onnx-slim GPTQ (--repair), emb float", "slim",
      ["--quantize", "int4", "--embedding-format", "float", "--repair", "--calibration", "CAL"]),
+    ("slim-fzp-gptq-emb8", "onnx-slim GPTQ, float zero points, emb int8", "slim",
+     ["--quantize", "int4", "--float-zero-points", "--embedding-format", "int8", "--repair", "--calibration", "CAL"]),
+    ("slim-fzp-gptq-embf", "onnx-slim GPTQ, float zero points, emb float", "slim",
+     ["--quantize", "int4", "--float-zero-points", "--embedding-format", "float", "--repair", "--calibration", "CAL"]),
     ("ort-rtn", "ort MatMulNBits RTN", "ort", "rtn"),
     ("ort-hqq", "ort MatMulNBits HQQ", "ort", "hqq"),
     ("ort-gptq", "ort MatMulNBits GPTQ", "ort", "gptq"),
@@ -162,28 +169,24 @@ def first_line(text: str, limit: int = 110) -> str:
 
 
 def run_timed(argv: list[str], timeout: float) -> dict:
-    """Runs argv as a child: exit code, wall seconds and its peak RSS (ru_maxrss from os.wait4,
-    as bench_io.py's WRAPPER), and the end of its stderr. Killed after `timeout` seconds."""
-    with tempfile.TemporaryFile() as err:
-        t = time.perf_counter()
-        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
-        timed_out = False
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - t > timeout:
-                p.kill()
-                _, status, ru = os.wait4(p.pid, 0)
-                timed_out = True
-                break
-            time.sleep(0.01)
-        wall = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        err.seek(0)
-        text = err.read().decode(errors="replace")[-4000:]
-    return {"rc": p.returncode, "seconds": wall, "rss_mb": ru.ru_maxrss / 1024, "timed_out": timed_out,
-            "stderr": text}
+    """Runs argv as a grandchild through bench_io.py's WRAPPER: exit code, wall seconds, its peak
+    RSS (ru_maxrss from os.wait4 in the small wrapper: Linux carries a parent's peak RSS into the
+    children it forks, and this process holds the float LM) and the end of its stderr. Killed
+    after `timeout` seconds."""
+    import signal
+    from bench_io import WRAPPER
+    t = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-c", WRAPPER, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        return {"rc": -9, "seconds": time.perf_counter() - t, "rss_mb": float("nan"), "timed_out": True, "stderr": ""}
+    r = json.loads(out.decode().strip().splitlines()[-1])
+    return {"rc": r["rc"], "seconds": r["wall"], "rss_mb": r["maxrss_kb"] / 1024, "timed_out": False,
+            "stderr": r["err"][-4000:]}
 
 
 def model_files(path: str) -> list[str]:

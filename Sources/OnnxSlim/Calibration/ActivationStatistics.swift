@@ -24,11 +24,17 @@ public final class ActivationStatistics {
         public var width: Int
         public var packed: [Double]
         public var rows: Int = 0
+        /// Σ x (the column sums), for E[x].
+        public var sum: [Double]
 
         init(width: Int) {
             self.width = width
             packed = [Double](repeating: 0, count: width * (width + 1) / 2)
+            sum = [Double](repeating: 0, count: width)
         }
+
+        /// E[x] (zero before any row).
+        public var mean: [Double] { sum.map { $0 / Double(max(rows, 1)) } }
 
         /// E[x xᵀ] (zero before any row).
         public var second: Matrix {
@@ -130,6 +136,12 @@ public final class ActivationStatistics {
             for i in 0..<width {
                 let row = i * width
                 for j in i..<width { p[k] += Double(c[row + j]); k += 1 }
+            }
+        } }
+        g.sum.withUnsafeMutableBufferPointer { s in v.withUnsafeBufferPointer { x in
+            for r in 0..<rows {
+                let row = r * width
+                for c in 0..<width { s[c] += Double(x[row + c]) }
             }
         } }
         g.rows += rows

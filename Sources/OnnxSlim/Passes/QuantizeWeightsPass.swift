@@ -443,6 +443,13 @@ public struct QuantizeWeightsPass: ModelPass {
         }
         rewriter.commit(into: &graph)
         context.quantizationParameters.formUnion(rewriter.parameterTensors)
+        var biasCorrected = 0
+        if let shifts = reconstruction?.biasShifts, !shifts.isEmpty {
+            let byWeight = Dictionary(shifts.compactMap { k, v in plan.decisions[k].key.path == .main ? (plan.decisions[k].key.name, v) : nil },
+                                      uniquingKeysWith: { a, _ in a })
+            biasCorrected = try BiasCorrection.apply(byWeight, to: &graph, parameters: context.quantizationParameters,
+                                                  reader: context.reader, names: &names)
+        }
         model.mainGraph = graph
         if !plan.decisions.isEmpty { model.irVersion = max(model.irVersion, 4) }
 
@@ -459,6 +466,7 @@ public struct QuantizeWeightsPass: ModelPass {
             summary += plan.notes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         }
         if let r = reconstruction { summary += Self.describe(r) }
+        if biasCorrected > 0 { summary.append("bias correction on \(biasCorrected) layers (E[x]·(W − Ŵ) moved into their biases)") }
         let skipped = plan.skipped.sorted { $0.value > $1.value }.map { (reason: $0.key, count: $0.value) }
         return PassOutcome(name: name, changed: !plan.decisions.isEmpty, summary: summary, skipped: skipped,
                            details: reconstruction?.lines ?? [])

@@ -41,6 +41,9 @@ public struct GPTQWeights {
         var measured = 0
         /// Embedding tables rounded with the clipping search.
         var tables = 0
+        /// Per decision, E[x]·(W − Ŵ): the mean output shift the rounding leaves, per output
+        /// (`BiasCorrection` moves it into the layer's bias).
+        var biasShifts: [Int: [Float]] = [:]
     }
 
     /// Samples generated when no calibration folder is given.
@@ -80,14 +83,21 @@ public struct GPTQWeights {
             result.quantized[layer.decision] = try QuantizedWeightWriter.quantize(decisions[layer.decision], options: quantizer,
                                                                                   reader: reader, preset: preset)
         }
-        func round(_ layer: Layer, second: Matrix) throws {
+        func round(_ layer: Layer, second: Matrix, mean: [Double]) throws {
             let d = decisions[layer.decision]
             let array = try NDArray(tensor: d.definition.tensor, reader: reader)
             // (A pointwise conv's [out, in, 1, 1] is its out×in matrix.)
             let stored = Matrix(rows: array.shape[0], cols: array.count / max(array.shape[0], 1), values: array.asFloats.map(Double.init))
-            let gptq = try GPTQ(layer.transposed ? stored.transposed : stored, second: second, grid: layer.grid,
+            let w = layer.transposed ? stored.transposed : stored
+            let gptq = try GPTQ(w, second: second, grid: layer.grid,
                                 group: layer.group, damping: options.damping, clipSearch: options.clipSearch,
                                 activationOrder: options.activationOrder)
+            // Δb_o = Σ_i E[x_i] (W − Ŵ)_io.
+            var shift = [Double](repeating: 0, count: w.cols)
+            for i in 0..<w.rows where mean[i] != 0 {
+                for o in 0..<w.cols { shift[o] += mean[i] * (w[i, o] - gptq.values[i, o]) }
+            }
+            result.biasShifts[layer.decision] = shift.map(Float.init)
             try keep(layer, preset(gptq, transposed: layer.transposed))
             result.lines.append("\(layer.label): output error \(String(format: "%.2e", gptq.nearestError)) → \(String(format: "%.2e", gptq.error))")
             result.error += gptq.error
@@ -114,7 +124,7 @@ public struct GPTQWeights {
                     result.skipped["input not measured (not float)", default: 0] += 1
                     continue
                 }
-                try round(layer, second: gram.second)
+                try round(layer, second: gram.second, mean: gram.mean)
             }
         }
         result.measured = measured

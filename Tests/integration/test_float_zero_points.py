@@ -261,3 +261,14 @@ def test_float_zero_points_on_folded_convs(slim, tmp_path):
         offset = lo + np.float32(8) * scale
         q = np.clip(np.round((blocks - offset) * (np.float32(1) / scale)), -8, 7)
         np.testing.assert_allclose(got, (q * scale + offset).reshape(w.shape), rtol=1e-5, atol=1e-6)
+
+
+def test_diff_names_the_offset_term_as_part_of_the_quantized_weight(slim, tmp_path):
+    src = tmp_path / "skewed.onnx"
+    _skewed_model(src)
+    out = tmp_path / "fzp.onnx"
+    convert_report(slim, src, out, "--quantize", "int4", "--float-zero-points")
+    p = slim("diff", src, out)
+    assert p.returncode == 0, describe_run(p)
+    assert p.stdout.count("float zero points") == 2, p.stdout
+    assert "nodes added" not in p.stdout and "weights added" not in p.stdout, p.stdout

@@ -63,6 +63,7 @@ public final class GraphDiffer {
         try compareMatched()
         buildRegions()
         QuantizedWeightRewrite.apply(self)
+        FloatZeroPointTermRewrite.apply(self)
         LowRankRewrite.apply(self)
         PruningRewrite.apply(self)
         PrecisionCastRewrite.apply(self)

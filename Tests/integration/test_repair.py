@@ -126,12 +126,15 @@ def dense_model(kind: str, w: np.ndarray) -> onnx.ModelProto:
 
 
 def effective_weight(path: str, n: int) -> np.ndarray:
-    """The weight the model computes with (in×out): its output on the identity."""
+    """The weight the model computes with (in×out): its output on the identity, less its output
+    on zeros (the bias that bias correction gives a bias-less layer)."""
     session = ort_session(path)
     if len(session.get_inputs()[0].shape) == 4:
         eye = np.broadcast_to(np.eye(n, dtype=np.float32)[:, :, None, None], (n, n, 2, 2)).copy()
-        return session.run(None, {"x": eye})[0][:, :, 0, 0].astype(np.float64)
-    return session.run(None, {"x": np.eye(n, dtype=np.float32)})[0].astype(np.float64)
+        out = lambda x: session.run(None, {"x": x})[0][:, :, 0, 0].astype(np.float64)  # noqa: E731
+        return out(eye) - out(np.zeros_like(eye))
+    out = lambda x: session.run(None, {"x": x})[0].astype(np.float64)  # noqa: E731
+    return out(np.eye(n, dtype=np.float32)) - out(np.zeros((n, n), np.float32))
 
 
 def as_pixels(rows: np.ndarray) -> np.ndarray:

@@ -161,7 +161,7 @@ struct QuantizationOptions: ParsableArguments {
             options.tables = .allButEmbeddings
         }
         var narrowPass: QuantizeWeightsPass?
-        if quantize.format?.isFourBit == true, narrowFormat.rawValue != quantize.rawValue {
+        if quantize.format?.isSubByte == true, narrowFormat.rawValue != quantize.rawValue {
             if let format = narrowFormat.format {
                 var narrow = options
                 narrow.format = format

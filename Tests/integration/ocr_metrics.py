@@ -40,6 +40,8 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, "..", "..", "scripts", "models"))
 import trained_models  # noqa: E402
+# One onnxruntime session rule and one cache of float reference outputs for every task metric.
+from task_metrics import _reference, session  # noqa: E402
 
 REC_HEIGHT, REC_MIN_WIDTH = 48, 320
 CLS_SHAPE = (3, 48, 192)
@@ -48,25 +50,10 @@ BATCH = 16
 CALIBRATION_SAMPLES = 16
 PRIMARY = {"ppocr_rec": "exact_match", "ppocr_cls": "accuracy"}
 
-_REFERENCES: dict = {}
 _INPUTS: dict = {}
 
 
 # ------------------------------------------------------------------------------------ running
-
-def session(path: str):
-    """A single-threaded onnxruntime CPU session (slim_helpers.ort_session)."""
-    from slim_helpers import ort_session
-    return ort_session(path)
-
-
-def _reference(kind: str, float_path: str, compute):
-    st = os.stat(float_path)
-    key = (kind, os.path.realpath(float_path), st.st_size, st.st_mtime_ns)
-    if key not in _REFERENCES:
-        _REFERENCES[key] = compute(float_path)
-    return _REFERENCES[key]
-
 
 def _same(path: str, float_path: str) -> bool:
     return os.path.realpath(path) == os.path.realpath(float_path)

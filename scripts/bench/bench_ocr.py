@@ -35,7 +35,6 @@ import collections
 import glob
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,8 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "Tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "scripts", "models"))
 import ocr_metrics as om  # noqa: E402
+sys.path.insert(0, HERE)
+from bench_repair import first_line, run_timed  # noqa: E402
 
 MODELS = ["ppocr_rec", "ppocr_cls"]
 VARIANTS = [
@@ -63,42 +64,6 @@ COLUMNS = {"ppocr_rec": [("exact_match", "rec exact"), ("char_accuracy", "rec ch
                          ("agree_float", "rec agree")],
            "ppocr_cls": [("accuracy", "cls acc"), ("agree_float", "cls agree")]}
 SHORT = {"ppocr_rec": "rec", "ppocr_cls": "cls"}
-
-
-def first_line(text: str, limit: int = 160) -> str:
-    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
-    line = lines[-1] if lines else ""
-    return (line[:limit - 3] + "...") if len(line) > limit else line
-
-
-def run_timed(argv: list[str], timeout: float, stdout_path: str | None = None) -> dict:
-    """Runs argv as a child (bench_repair.run_timed): exit code, wall seconds, peak RSS (os.wait4),
-    the end of its stderr; stdout to `stdout_path` (else discarded). Killed after `timeout` s."""
-    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
-    try:
-        with tempfile.TemporaryFile() as err:
-            t = time.perf_counter()
-            p = subprocess.Popen(argv, stdout=out, stderr=err)
-            timed_out = False
-            while True:
-                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() - t > timeout:
-                    p.kill()
-                    _, status, ru = os.wait4(p.pid, 0)
-                    timed_out = True
-                    break
-                time.sleep(0.01)
-            wall = time.perf_counter() - t
-            p.returncode = os.waitstatus_to_exitcode(status)
-            err.seek(0)
-            text = err.read().decode(errors="replace")[-4000:]
-    finally:
-        if stdout_path:
-            out.close()
-    return {"rc": p.returncode, "seconds": wall, "rss_mb": ru.ru_maxrss / 1024, "timed_out": timed_out,
-            "stderr": text}
 
 
 # ----------------------------------------------------------------------------- weight layouts
@@ -260,7 +225,7 @@ def convert(name: str, src: str, args, work: str, key: str, flags: list[str], ca
     if run["timed_out"]:
         row["error"] = f"timed out after {args.timeout:.0f} s"
     elif run["rc"] != 0 or not os.path.isfile(dst):
-        row["error"] = f"exit {run['rc']}: {first_line(run['stderr']) or 'no output written'}"
+        row["error"] = f"exit {run['rc']}: {first_line(run['stderr'], 160) or 'no output written'}"
     else:
         row["path"], row["mb"] = dst, model_mb(dst)
         try:

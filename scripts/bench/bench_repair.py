@@ -168,13 +168,16 @@ def first_line(text: str, limit: int = 110) -> str:
     return (line[:limit - 3] + "...") if len(line) > limit else line
 
 
-def run_timed(argv: list[str], timeout: float) -> dict:
+def run_timed(argv: list[str], timeout: float, stdout_path: str | None = None) -> dict:
     """Runs argv as a grandchild through bench_io.py's WRAPPER: exit code, wall seconds, its peak
     RSS (ru_maxrss from os.wait4 in the small wrapper: Linux carries a parent's peak RSS into the
-    children it forks, and this process holds the float LM) and the end of its stderr. Killed
-    after `timeout` seconds."""
+    children it forks, and this process holds the float LM) and the end of its stderr; its stdout
+    goes to `stdout_path` (else discarded: the shell execs argv, so the measured process is
+    argv's). Killed after `timeout` seconds."""
     import signal
     from bench_io import WRAPPER
+    if stdout_path:
+        argv = ["/bin/sh", "-c", 'out="$1"; shift; exec "$@" > "$out"', "sh", stdout_path, *argv]
     t = time.perf_counter()
     p = subprocess.Popen([sys.executable, "-c", WRAPPER, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          start_new_session=True)

@@ -74,22 +74,23 @@ public struct TextCalibration: Sendable {
             guard !weights.contains(info.name), let t = info.type?.tensorType?.elemType else { return false }
             return t == .int64 || t == .int32
         }
-        func role(_ name: String) -> String? {
+        enum Role { case ids, mask, types, positions }
+        func role(_ name: String) -> Role? {
             let n = name.lowercased()
-            if n.contains("input_ids") || n == "ids" || n == "tokens" { return "ids" }
-            if n.contains("attention_mask") || n == "mask" { return "mask" }
-            if n.contains("token_type") || n.contains("segment") { return "types" }
-            if n.contains("position_ids") { return "positions" }
+            if n.contains("input_ids") || n == "ids" || n == "tokens" { return .ids }
+            if n.contains("attention_mask") || n == "mask" { return .mask }
+            if n.contains("token_type") || n.contains("segment") { return .types }
+            if n.contains("position_ids") { return .positions }
             return nil
         }
-        var roles: [(name: String, type: DataType, role: String)] = integerInputs.compactMap { info in
+        var roles: [(name: String, type: DataType, role: Role)] = integerInputs.compactMap { info in
             role(info.name).map { (info.name, info.type!.tensorType!.elemType, $0) }
         }
-        if !roles.contains(where: { $0.role == "ids" }) {
+        if !roles.contains(where: { $0.role == .ids }) {
             guard integerInputs.count == 1, let only = integerInputs.first else {
                 throw OnnxSlimError.usage("--calibration-text: the model has no input_ids input (integer inputs: \(integerInputs.map(\.name).joined(separator: ", ")))")
             }
-            roles = [(only.name, only.type!.tensorType!.elemType, "ids")]
+            roles = [(only.name, only.type!.tensorType!.elemType, .ids)]
         }
         return try sequences.enumerated().map { k, e in
             var given = ModelInputs()
@@ -97,10 +98,10 @@ public struct TextCalibration: Sendable {
             for (name, type, role) in roles {
                 let values: [Int64]
                 switch role {
-                case "ids": values = e.ids.map(Int64.init)
-                case "mask": values = [Int64](repeating: 1, count: n)
-                case "types": values = e.types.map(Int64.init)
-                default: values = (0..<n).map(Int64.init)
+                case .ids: values = e.ids.map(Int64.init)
+                case .mask: values = [Int64](repeating: 1, count: n)
+                case .types: values = e.types.map(Int64.init)
+                case .positions: values = (0..<n).map(Int64.init)
                 }
                 given.values[name] = .tensor(NDArray(int64s: values, shape: [1, n], type: type))
             }

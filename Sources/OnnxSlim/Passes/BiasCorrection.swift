@@ -15,16 +15,13 @@ enum BiasCorrection {
     /// Applies the shifts (weight name → Δb per output) to the main graph; returns how many layers took theirs.
     static func apply(_ shifts: [String: [Float]], to graph: inout Graph, parameters: Set<String>,
                       reader: ExternalDataReader, names: inout NameAllocator) throws -> Int {
-        var readers: [String: Int] = [:]
-        for n in graph.nodes { for i in n.inputs where !i.isEmpty { readers[i, default: 0] += 1 } }
-        var producer: [String: Int] = [:]
-        for (k, n) in graph.nodes.enumerated() { for o in n.outputs { producer[o] = k } }
+        let index = GraphIndex(graph, weights: false)
         var initializer: [String: Int] = [:]
         for (k, t) in graph.initializers.enumerated() { initializer[t.name] = k }
 
         /// Adds Δb to the float32 initializer `name` of shift.count values read once.
         func addToBias(_ name: String, _ shift: [Float]) throws -> Bool {
-            guard readers[name] == 1, let k = initializer[name], graph.initializers[k].dataType == .float,
+            guard index.readers(of: name, in: .main).count == 1, let k = initializer[name], graph.initializers[k].dataType == .float,
                   graph.initializers[k].elementCount == shift.count else { return false }
             var values = try TensorValues.floats(graph.initializers[k], reader: reader)
             for o in 0..<shift.count { values[o] += shift[o] }
@@ -55,16 +52,16 @@ enum BiasCorrection {
                 // The single Add after it (after the offsets' Add, for float zero points).
                 var value = node.outputs[0]
                 for _ in 0..<2 {
-                    guard readers[value] == 1, let add = graph.nodes.first(where: { $0.opType == "Add" && $0.inputs.contains(value) }),
-                          add.inputs.count == 2 else { break }
-                    let other = add.inputs[0] == value ? add.inputs[1] : add.inputs[0]
+                    let readers = index.readers(of: value, in: .main)
+                    guard readers.count == 1, let (add, input) = readers.first, add.opType == "Add", add.inputs.count == 2 else { break }
+                    let other = add.inputs[1 - input]
                     if initializer[other] != nil {
                         if try addToBias(other, shift) { corrected += 1 }
                         break
                     }
                     // Through the offset term: its other operand is a MatMul of the offsets.
-                    guard let p = producer[other], graph.nodes[p].opType == "MatMul", graph.nodes[p].inputs.count > 1,
-                          parameters.contains(graph.nodes[p].inputs[1]) else { break }
+                    guard let term = index.producerNode(of: other, in: .main), term.opType == "MatMul", term.inputs.count > 1,
+                          parameters.contains(term.inputs[1]) else { break }
                     value = add.outputs[0]
                 }
             default:

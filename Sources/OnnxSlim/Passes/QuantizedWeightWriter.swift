@@ -282,9 +282,9 @@ struct QuantizedWeightWriter {
         }
         let centered = names.fresh("\(weightName)_centered")
         chain.append(Node("Sub", inputs: [current, zName], outputs: [centered], name: names.fresh("\(weightName)/Sub")))
-        let last = blocked || q.offsets != nil ? names.fresh("\(weightName)_scaled") : weightName
-        chain.append(Node("Mul", inputs: [centered, sName], outputs: [last], name: names.fresh("\(weightName)/Mul")))
-        var weighted = last
+        let scaled = blocked || q.offsets != nil ? names.fresh("\(weightName)_scaled") : weightName
+        chain.append(Node("Mul", inputs: [centered, sName], outputs: [scaled], name: names.fresh("\(weightName)/Mul")))
+        var weighted = scaled
         if let offsets = q.offsets {
             // Float zero points: each group's offset added in the same constant chain.
             let oName = names.fresh("\(weightName)_offsets")
@@ -293,7 +293,7 @@ struct QuantizedWeightWriter {
             bytesAfter += offsetTensor.dataByteCount
             parameterTensors.insert(oName)
             weighted = blocked ? names.fresh("\(weightName)_shifted") : weightName
-            chain.append(Node("Add", inputs: [last, oName], outputs: [weighted], name: names.fresh("\(weightName)/AddOffsets")))
+            chain.append(Node("Add", inputs: [scaled, oName], outputs: [weighted], name: names.fresh("\(weightName)/AddOffsets")))
         }
         if blocked {
             chain.append(Node("Reshape", inputs: [weighted, shape], outputs: [weightName], name: names.fresh("\(weightName)/Reshape")))

@@ -62,8 +62,7 @@ public enum QuantFormat: String, CaseIterable, Sendable {
         }
     }
 
-    var isSubByte: Bool { self == .int4 || self == .uint4 }
-    public var isFourBit: Bool { isSubByte }
+    public var isSubByte: Bool { self == .int4 || self == .uint4 }
 }
 
 /// How values are grouped under one scale: one for the whole tensor, one per index along `axis`,

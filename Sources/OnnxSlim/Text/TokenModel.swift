@@ -3,6 +3,13 @@ enum TokenModel {
     case wordPiece(WordPiece)
     case bpe(BytePairEncoding)
 
+    var vocabulary: [VocabularyKey: Int] {
+        switch self {
+        case let .wordPiece(m): return m.vocabulary
+        case let .bpe(m): return m.vocabulary
+        }
+    }
+
     func encode(_ piece: String, cache: inout [String: [Int]]) -> [Int] {
         switch self {
         case let .wordPiece(m): return m.encode(piece)

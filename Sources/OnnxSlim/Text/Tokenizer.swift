@@ -17,16 +17,8 @@ public struct Tokenizer {
     private var addedFirstScalars: Set<Unicode.Scalar> = []
     var maxLength: Int?
     var truncateLeft = false
-    /// The ids of the vocabulary (for `id(of:)`).
-    var vocabulary: [VocabularyKey: Int]
-    /// "WordPiece" or "BPE".
-    public let kind: String
 
-    init(model: TokenModel, vocabulary: [VocabularyKey: Int], kind: String) {
-        self.model = model
-        self.vocabulary = vocabulary
-        self.kind = kind
-    }
+    init(model: TokenModel) { self.model = model }
 
     /// One encoded sequence: ids and token type ids.
     public struct Encoding: Equatable, Sendable {
@@ -38,7 +30,8 @@ public struct Tokenizer {
     /// [CLS] … [SEP]): such models take one sentence per sample.
     public var addsSpecialTokens: Bool { postProcessor.added > 0 }
 
-    public func id(of token: String) -> Int? { vocabulary[Array(token.utf8)] }
+    /// The id of `token` (special tokens included), nil when the vocabulary lacks it.
+    public func id(of token: String) -> Int? { model.vocabulary[Array(token.utf8)] }
 
     /// `text`'s ids. `specialTokens`: with the post-processor's tokens and truncation, as
     /// `tokenizers`' encode(text) gives them; without, the plain ids (for windows of a long text).

@@ -21,8 +21,7 @@ extension Tokenizer {
         }
         func fail(_ what: String) -> OnnxSlimError { OnnxSlimError.badInput(path, what) }
         guard let modelJSON = json["model"] as? [String: Any] else { throw fail("no \"model\"") }
-        let (model, vocabulary, kind) = try Self.model(modelJSON, fail: fail)
-        var tokenizer = Tokenizer(model: model, vocabulary: vocabulary, kind: kind)
+        var tokenizer = Tokenizer(model: try Self.model(modelJSON, fail: fail))
         tokenizer.normalizer = try (json["normalizer"] as? [String: Any]).map { try Self.normalizer($0, fail: fail) }
         tokenizer.preTokenizer = try (json["pre_tokenizer"] as? [String: Any]).map { try Self.preTokenizer($0, fail: fail) }
         if let post = json["post_processor"] as? [String: Any] { tokenizer.postProcessor = try Self.postProcessor(post, fail: fail) }
@@ -58,7 +57,7 @@ extension Tokenizer {
     }
 
     private static func model(_ json: [String: Any], fail: (String) -> OnnxSlimError) throws
-        -> (TokenModel, [VocabularyKey: Int], String) {
+        -> TokenModel {
         let type = json["type"] as? String ?? (json["merges"] != nil ? "BPE" : "")
         let vocab = try vocabulary(json, fail: fail)
         func id(_ token: String?) -> Int? { token.flatMap { vocab[Array($0.utf8)] } }
@@ -67,7 +66,7 @@ extension Tokenizer {
             guard let unknown = id(json["unk_token"] as? String ?? "[UNK]") else { throw fail("WordPiece unk_token not in the vocabulary") }
             let wp = WordPiece(vocabulary: vocab, unknown: unknown, prefix: json["continuing_subword_prefix"] as? String ?? "##",
                                maxCharacters: int(json["max_input_chars_per_word"]) ?? 100)
-            return (.wordPiece(wp), vocab, type)
+            return .wordPiece(wp)
         case "BPE":
             if let dropout = json["dropout"] as? Double, dropout > 0 { throw fail("BPE dropout is random; not supported") }
             var merges: [Int: (rank: Int, id: Int)] = [:]
@@ -96,7 +95,7 @@ extension Tokenizer {
             let bpe = BytePairEncoding(merges: merges, vocabulary: vocab, unknown: id(json["unk_token"] as? String),
                                        prefix: json["continuing_subword_prefix"] as? String,
                                        suffix: json["end_of_word_suffix"] as? String)
-            return (.bpe(bpe), vocab, type)
+            return .bpe(bpe)
         default:
             throw fail("model type '\(type)' is not supported (WordPiece and BPE are)")
         }
